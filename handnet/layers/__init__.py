@@ -1,0 +1,22 @@
+"""Layers: each a Module with a hand-derived ``forward(x) -> y`` and ``backward(dout) -> dx``.
+
+The contract every class here follows (see ``handnet.module``): ``forward`` caches what
+``backward`` needs; ``backward(dout)`` takes ∂L/∂y of the last forward's output, returns
+∂L/∂x, and writes each parameter's ``.grad``; nothing here changes a parameter's value.
+Each docstring gives the forward formula, the backward formula, the shapes and the cache.
+Shapes use one set of letters: N batch, D input features, M output features, C classes.
+Every layer keeps the floating dtype of its input (float32 in, float32 out).
+
+``SoftmaxCrossEntropy`` is a loss (``ce(logits, target) -> float``, ``ce.backward() -> dlogits``)
+kept here because it is the fused softmax layer; ``handnet.losses`` exports it too.
+"""
+
+from handnet.layers.batchnorm import BatchNorm1d
+from handnet.layers.linear import Linear
+from handnet.layers.relu import ReLU
+from handnet.layers.sigmoid import Sigmoid
+from handnet.layers.softmax import Softmax
+from handnet.layers.softmax_cross_entropy import SoftmaxCrossEntropy
+from handnet.layers.tanh import Tanh
+
+__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "SoftmaxCrossEntropy"]

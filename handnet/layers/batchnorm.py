@@ -1,0 +1,117 @@
+"""Batch normalisation over the batch axis of (N, D) inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet.module import Module
+from handnet.parameter import Parameter
+
+
+class BatchNorm1d(Module):
+    """Normalise each feature over the batch, then scale and shift it.
+
+    Forward (train mode), per feature d, over the N rows of the batch:
+        μ = (1/N) Σₙ xₙ                    batch mean
+        σ² = (1/N) Σₙ (xₙ − μ)²            biased batch variance (used to normalise)
+        x̂ = (x − μ) / √(σ² + ε)
+        y = γ x̂ + β
+    and the running statistics move towards the batch's (PyTorch's convention):
+        running_mean ← (1 − m)·running_mean + m·μ
+        running_var  ← (1 − m)·running_var  + m·σ²·N/(N − 1)     (the *unbiased* variance)
+    with m = momentum (0.1 by default; momentum=None gives the plain average of all batches
+    seen, m = 1/num_batches_tracked).
+
+    Forward (eval mode): the same with μ, σ² replaced by running_mean, running_var, and
+    nothing updated.
+
+    Backward (train mode). Write g = dout ⊙ γ = ∂L/∂x̂ and s = 1/√(σ² + ε). x̂ depends on x
+    directly and through μ and σ², and differentiating those paths and simplifying
+    (Σₙ x̂ₙ = 0 and Σₙ x̂ₙ² = N) leaves the compact form:
+        dx = (s / N) · (N·g − Σₙ gₙ − x̂ ⊙ Σₙ (gₙ ⊙ x̂ₙ))
+        dγ = Σₙ doutₙ ⊙ x̂ₙ
+        dβ = Σₙ doutₙ
+    (the sums are over the batch axis and give one number per feature). The two subtracted
+    terms remove the parts of g along the constant vector and along x̂: the output cannot
+    change when all of a feature's inputs move together or are scaled about their mean.
+
+    Backward (eval mode): μ and σ² are constants, so y is affine in x:
+        dx = dout ⊙ γ · s,   with s = 1/√(running_var + ε);   dγ, dβ as above.
+
+    Shapes:
+        x, y: (N, D) with D = num_features. Train mode needs N > 1 (a variance of one value
+        says nothing), as in PyTorch.
+
+    Attributes:
+        weight (γ), bias (β): Parameters (D,), starting at 1 and 0.
+        running_mean, running_var: buffers (D,), starting at 0 and 1.
+        num_batches_tracked: buffer, a 0-d int64 count of training batches seen.
+
+    Cached by forward: ``x_hat``, ``inv_std`` (= s) and whether it ran in train mode.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
+        super().__init__()
+        if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) or num_features < 1:
+            raise ValueError(f"BatchNorm1d: num_features must be a positive integer, got {num_features!r}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = momentum
+        self.weight = Parameter(np.ones(num_features))
+        self.bias = Parameter(np.zeros(num_features))
+        self.register_buffer("running_mean", np.zeros(num_features))
+        self.register_buffer("running_var", np.ones(num_features))
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.x_hat = None
+        self.inv_std = None
+        self.used_batch_stats = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "BatchNorm1d")
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, {self.num_features}), "
+                             f"got {x.shape}")
+        n = x.shape[0]
+        if self.training:
+            if n < 2:
+                raise ValueError(f"BatchNorm1d({self.num_features}): train mode needs more than one sample per "
+                                 f"batch to estimate a variance, got input of shape {x.shape}; use eval() to "
+                                 f"run on single samples")
+            mean = x.mean(axis=0)                    # (D,)
+            var = ((x - mean) ** 2).mean(axis=0)     # (D,) biased: this is what normalises
+            self._update_running_stats(mean, var, n)
+        else:
+            mean = self.running_mean.astype(x.dtype, copy=False)
+            var = self.running_var.astype(x.dtype, copy=False)
+        self.used_batch_stats = self.training
+        self.inv_std = 1.0 / np.sqrt(var + np.asarray(self.eps, dtype=x.dtype))  # (D,)
+        self.x_hat = (x - mean) * self.inv_std                                  # (N, D)
+        return self.x_hat * self.weight.data.astype(x.dtype, copy=False) + self.bias.data.astype(x.dtype, copy=False)
+
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+        self.num_batches_tracked = self.num_batches_tracked + 1
+        m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        unbiased_var = var * (n / (n - 1))
+        self.running_mean = (1 - m) * self.running_mean + m * mean
+        self.running_var = (1 - m) * self.running_var + m * unbiased_var
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        require_cache(self.x_hat, "BatchNorm1d")
+        x_hat, inv_std = self.x_hat, self.inv_std
+        dout = check_grad_shape(dout, x_hat.shape, "BatchNorm1d").astype(x_hat.dtype, copy=False)
+        gamma = self.weight.data.astype(x_hat.dtype, copy=False)
+        self.weight.grad = (dout * x_hat).sum(axis=0).astype(self.weight.dtype)  # dγ: (D,)
+        self.bias.grad = dout.sum(axis=0).astype(self.bias.dtype)                # dβ: (D,)
+        g = dout * gamma                                                         # ∂L/∂x̂: (N, D)
+        if not self.used_batch_stats:
+            return g * inv_std
+        n = x_hat.shape[0]
+        return (inv_std / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

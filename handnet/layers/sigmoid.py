@@ -1,0 +1,43 @@
+"""Sigmoid: y = 1 / (1 + e^(−x)), elementwise, stable for any x."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet.module import Module
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^(−x)) without overflow.
+
+    With e = e^(−|x|) ∈ (0, 1]:  σ(x) = 1 / (1 + e) for x ≥ 0  and  σ(x) = e / (1 + e) for x < 0
+    (multiply the top and bottom of 1/(1 + e^(−x)) by e^x). The exponent is never positive,
+    so nothing overflows, and σ(−1000) is a tiny positive number or 0 rather than a warning.
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Module):
+    """Logistic sigmoid.
+
+    Forward:   y = σ(x) = 1 / (1 + e^(−x))
+    Backward:  dx = dout ⊙ y ⊙ (1 − y)       since σ'(x) = σ(x)(1 − σ(x))
+
+    Shapes: x and y of any shape, the same.
+    Cached by forward: ``y`` (the derivative is written in terms of the output).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.y = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.y = sigmoid(as_float_array(x, "Sigmoid"))
+        return self.y
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        require_cache(self.y, "Sigmoid")
+        dout = check_grad_shape(dout, self.y.shape, "Sigmoid")
+        return dout * self.y * (1 - self.y)

@@ -1,0 +1,30 @@
+"""The protocol every network loss follows.
+
+* ``value = loss(pred, target)`` returns the loss as a Python float and caches what the
+  gradient needs;
+* ``dpred = loss.backward()`` returns ∂L/∂pred, the shape of ``pred``, for the last call.
+
+A loss has no parameters; the gradient it returns is the ``dout`` that starts the network's
+backward pass: ``model.backward(loss.backward())``. Each loss's docstring states its reduction
+(mean over what), because the gradient is only right for the reduction it was derived for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    """Base class of network losses: ``__call__(pred, target) -> float`` and ``backward() -> dpred``."""
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward")
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
+        return self.forward(pred, target)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
