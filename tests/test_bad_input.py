@@ -1,0 +1,94 @@
+"""Bad input gets a clear error that says what was expected and what arrived, never a silent answer."""
+
+import numpy as np
+import pytest
+
+import handnet as hn
+from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+
+
+def test_wrong_feature_count_names_layer_position_expected_and_got():
+    model = hn.Sequential(Linear(4, 8), ReLU(), Linear(5, 2))
+    with pytest.raises(ValueError) as info:
+        model(np.zeros((3, 4)))
+    message = str(info.value)
+    assert "Sequential[2]" in message and "Linear" in message
+    assert "(N, 5)" in message and "(3, 8)" in message
+
+
+def test_wrong_feature_count_into_batchnorm_is_reported():
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\), got \(2, 4\)"):
+        BatchNorm1d(3)(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+def test_backward_before_forward_is_an_error(layer):
+    with pytest.raises(RuntimeError, match="before"):
+        layer.backward(np.zeros((3, 2)))
+
+
+def test_loss_backward_before_forward_is_an_error():
+    with pytest.raises(RuntimeError, match="before"):
+        SoftmaxCrossEntropy().backward()
+
+
+@pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+def test_gradient_of_the_wrong_shape_is_an_error(layer):
+    y = layer(np.ones((4, 2)) + np.arange(8).reshape(4, 2))
+    with pytest.raises(ValueError, match="shape of the forward output"):
+        layer.backward(np.zeros((y.shape[0] + 1, y.shape[1])))
+
+
+def test_batchnorm_in_train_mode_refuses_a_batch_of_one_but_eval_mode_accepts_it():
+    bn = BatchNorm1d(3)
+    with pytest.raises(ValueError, match="more than one sample"):
+        bn(np.zeros((1, 3)))
+    assert bn.eval()(np.zeros((1, 3))).shape == (1, 3)
+
+
+@pytest.mark.parametrize("labels,match", [
+    (np.array([0, 3]), r"\[0, 3\)"),            # out of range
+    (np.array([-1, 0]), r"\[0, 3\)"),           # negative
+    (np.array([0.0, 1.0]), "integers"),         # not integers
+    (np.array([[0], [1]]), "shape"),            # wrong shape
+    (np.array([0, 1, 2]), "shape"),             # wrong length
+])
+def test_bad_labels_are_rejected(labels, match):
+    with pytest.raises(ValueError, match=match):
+        SoftmaxCrossEntropy()(np.zeros((2, 3)), labels)
+
+
+def test_probability_targets_must_be_probabilities():
+    with pytest.raises(ValueError, match="sum to 1"):
+        SoftmaxCrossEntropy()(np.zeros((2, 3)), np.full((2, 3), 0.5))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_logits_are_rejected(bad):
+    z = np.zeros((2, 3))
+    z[1, 2] = bad
+    with pytest.raises(ValueError, match="finite"):
+        SoftmaxCrossEntropy()(z, np.array([0, 1]))
+
+
+def test_non_numeric_input_is_rejected():
+    with pytest.raises(ValueError, match="real numbers"):
+        ReLU()(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("kwargs", [dict(in_features=0, out_features=2), dict(in_features=2, out_features=-1),
+                                    dict(in_features=2.5, out_features=2)])
+def test_linear_rejects_bad_sizes(kwargs):
+    with pytest.raises(ValueError, match="positive integer"):
+        Linear(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(num_features=0), dict(num_features=2, eps=0), dict(num_features=2, momentum=1.5)])
+def test_batchnorm_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        BatchNorm1d(**kwargs)
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="argument 1"):
+        hn.Sequential(Linear(2, 2), np.tanh)

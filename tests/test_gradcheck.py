@@ -1,0 +1,124 @@
+"""gradcheck and jacobian: every layer passes, and a deliberately wrong backward is caught."""
+
+import numpy as np
+import pytest
+
+import handnet as hn
+from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+
+
+def _layers(rng):
+    return {
+        "Linear": Linear(4, 3, rng=rng),
+        "Linear(bias=False)": Linear(4, 3, bias=False, rng=rng),
+        "ReLU": ReLU(),
+        "Sigmoid": Sigmoid(),
+        "Tanh": Tanh(),
+        "Softmax": Softmax(),
+        "BatchNorm1d(train)": BatchNorm1d(4),
+        "BatchNorm1d(eval)": BatchNorm1d(4).eval(),
+    }
+
+
+@pytest.mark.parametrize("name", list(_layers(np.random.default_rng(0))))
+@pytest.mark.parametrize("fast", [False, True])
+def test_every_layer_passes_gradcheck(name, fast):
+    rng = np.random.default_rng(1)
+    layer = _layers(rng)[name]
+    x = rng.standard_normal((5, 4))
+    if name == "ReLU":
+        x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink, where the derivative does not exist
+    assert hn.gradcheck(layer, x, fast=fast, rng=rng)
+
+
+def test_gradcheck_passes_on_a_whole_network():
+    rng = np.random.default_rng(2)
+    model = hn.Sequential(Linear(5, 6, rng=rng), BatchNorm1d(6), Tanh(), Linear(6, 3, rng=rng), Softmax())
+    assert hn.gradcheck(model, rng.standard_normal((7, 5)), rng=rng)
+
+
+class _InputGradOnePercentOff(Tanh):
+    def backward(self, dout):
+        return 1.01 * super().backward(dout)
+
+
+class _WrongBiasGradient(Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.bias.grad = dout.mean(axis=0)  # should be the sum over the batch
+        return dx
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_catches_an_input_gradient_one_percent_off(fast):
+    rng = np.random.default_rng(3)
+    with pytest.raises(hn.GradcheckError, match="input"):
+        hn.gradcheck(_InputGradOnePercentOff(), rng.standard_normal((4, 3)), fast=fast, rng=rng)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_catches_a_wrong_bias_gradient_and_names_it(fast):
+    rng = np.random.default_rng(4)
+    with pytest.raises(hn.GradcheckError, match="bias"):
+        hn.gradcheck(_WrongBiasGradient(3, 2, rng=rng), rng.standard_normal((6, 3)), fast=fast, rng=rng)
+
+
+def test_gradcheck_error_names_worst_index_analytic_and_numeric_values():
+    rng = np.random.default_rng(5)
+    with pytest.raises(hn.GradcheckError) as info:
+        hn.gradcheck(_InputGradOnePercentOff(), rng.standard_normal((4, 3)), rng=rng)
+    message = str(info.value)
+    assert "index" in message and "analytic" in message and "numeric" in message
+
+
+def test_gradcheck_accepts_a_function_and_its_vjp():
+    # f(x) = x³ elementwise, f'(x) = 3x²; and a wrong derivative 3x is rejected.
+    x = np.random.default_rng(6).standard_normal((3, 2))
+    assert hn.gradcheck((lambda x: x ** 3, lambda x, dout: dout * 3 * x ** 2), x)
+    with pytest.raises(hn.GradcheckError):
+        hn.gradcheck((lambda x: x ** 3, lambda x, dout: dout * 3 * x), x)
+
+
+def test_gradcheck_leaves_parameters_grads_and_running_stats_as_they_were():
+    rng = np.random.default_rng(7)
+    model = hn.Sequential(Linear(3, 4, rng=rng, dtype=np.float32), BatchNorm1d(4))
+    before = model.state_dict()
+    hn.gradcheck(model, rng.standard_normal((5, 3)))
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) and before[k].dtype == after[k].dtype for k in before)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_softmax_jacobian_is_diag_sigma_minus_sigma_sigma_transpose():
+    z = np.array([[0.5, -1.0, 2.0]])
+    s = np.exp(z[0]) / np.exp(z[0]).sum()
+    expected = np.diag(s) - np.outer(s, s)  # ∂σᵢ/∂zⱼ = σᵢ(δᵢⱼ − σⱼ)
+    np.testing.assert_allclose(hn.jacobian(Softmax(), z), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_reverse_mode_jacobian_equals_numerical_jacobian_for_a_network():
+    rng = np.random.default_rng(8)
+    model = hn.Sequential(Linear(3, 4, rng=rng), Sigmoid(), Linear(4, 2, rng=rng))
+    x = rng.standard_normal((2, 3))
+    J = hn.jacobian(model, x)
+    assert J.shape == (2 * 2, 2 * 3)
+    np.testing.assert_allclose(J, hn.numerical_jacobian(model.forward, x), rtol=1e-6, atol=1e-9)
+
+
+def test_linear_jacobian_wrt_one_row_is_the_weight_matrix():
+    # y = x Wᵀ + b for a single row x, so ∂y/∂x = W exactly.
+    rng = np.random.default_rng(9)
+    lin = Linear(4, 3, rng=rng)
+    np.testing.assert_allclose(hn.jacobian(lin, rng.standard_normal(4)), lin.weight.data, rtol=1e-15)
+
+
+def test_softmax_cross_entropy_gradient_passes_finite_differences():
+    rng = np.random.default_rng(10)
+    y = rng.integers(0, 4, 6)
+    ce = SoftmaxCrossEntropy()
+
+    def vjp(z, dout):
+        ce(z, y)
+        return dout * ce.backward()
+
+    assert hn.gradcheck((lambda z: ce(z, y), vjp), rng.standard_normal((6, 4)))

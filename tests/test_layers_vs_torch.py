@@ -1,0 +1,74 @@
+"""Every layer against torch in float64: forward, input gradient, parameter gradients, buffers.
+
+One line per case; the comparison itself lives in tests/torch_compare.py.
+"""
+
+import numpy as np
+import pytest
+
+import handnet as hn
+from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from tests.torch_compare import compare_with_torch
+
+# (N, D, M): a batch of one, square, wide, narrow, tall.
+SHAPES = [(1, 3, 4), (5, 5, 5), (4, 2, 9), (7, 9, 2), (64, 16, 8)]
+BN_SHAPES = [(2, 3), (5, 5), (4, 9), (64, 7)]  # train mode needs N > 1
+
+
+@pytest.mark.parametrize("n,d,m", SHAPES)
+def test_linear_matches_torch_y_eq_x_Wt_plus_b(n, d, m):
+    rng = np.random.default_rng(n * 100 + d)
+    compare_with_torch(Linear(d, m, rng=rng), rng.standard_normal((n, d)), rng=rng)
+
+
+@pytest.mark.parametrize("n,d,m", SHAPES)
+def test_linear_without_bias_matches_torch(n, d, m):
+    rng = np.random.default_rng(n + d + m)
+    compare_with_torch(Linear(d, m, bias=False, rng=rng), rng.standard_normal((n, d)), rng=rng)
+
+
+@pytest.mark.parametrize("layer", [ReLU, Sigmoid, Tanh, Softmax])
+@pytest.mark.parametrize("shape", [(1, 4), (6, 3), (3, 10), (2, 3, 5)])
+def test_activation_matches_torch(layer, shape):
+    rng = np.random.default_rng(len(shape) * 7 + shape[-1])
+    compare_with_torch(layer(), 3 * rng.standard_normal(shape), rng=rng)
+
+
+@pytest.mark.parametrize("layer", [Sigmoid, Tanh, Softmax])
+def test_saturating_activation_matches_torch_on_huge_inputs(layer):
+    rng = np.random.default_rng(1)
+    x = np.array([[-1000.0, -40.0, 0.0, 40.0, 1000.0]])
+    compare_with_torch(layer(), x, rng=rng)
+
+
+@pytest.mark.parametrize("n,d", BN_SHAPES)
+def test_batchnorm_train_mode_matches_torch_including_running_stats_over_steps(n, d):
+    rng = np.random.default_rng(n * d)
+    compare_with_torch(BatchNorm1d(d), 2 + 3 * rng.standard_normal((n, d)), rng=rng, steps=5)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 1.0, None])
+def test_batchnorm_momentum_convention_matches_torch(momentum):
+    rng = np.random.default_rng(3)
+    compare_with_torch(BatchNorm1d(4, momentum=momentum), rng.standard_normal((6, 4)), rng=rng, steps=4)
+
+
+@pytest.mark.parametrize("n,d", [(1, 3)] + BN_SHAPES)
+def test_batchnorm_eval_mode_matches_torch_with_trained_running_stats(n, d):
+    rng = np.random.default_rng(n + 10 * d)
+    bn = BatchNorm1d(d)
+    bn.weight.data = rng.uniform(0.5, 2.0, d)
+    bn.bias.data = rng.standard_normal(d)
+    for _ in range(3):  # move the running statistics away from (0, 1)
+        bn(1 + 2 * rng.standard_normal((8, d)))
+    bn.eval()
+    compare_with_torch(bn, rng.standard_normal((n, d)), rng=rng, steps=2)
+
+
+def test_mlp_with_batchnorm_matches_torch_in_train_and_eval_mode():
+    rng = np.random.default_rng(4)
+    model = hn.Sequential(Linear(6, 8, rng=rng), BatchNorm1d(8), ReLU(), Linear(8, 5, rng=rng), Tanh(),
+                          Linear(5, 3, rng=rng), Softmax())
+    compare_with_torch(model, rng.standard_normal((10, 6)), rng=rng, steps=3)
+    model.eval()
+    compare_with_torch(model, rng.standard_normal((4, 6)), rng=rng, steps=2)

@@ -1,0 +1,126 @@
+"""Module and Sequential: names, state dicts loadable by torch, modes, dtypes, containers."""
+
+import numpy as np
+import pytest
+import torch
+
+import handnet as hn
+from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from tests.torch_compare import torch_twin
+
+
+def _model(rng=None):
+    rng = rng or np.random.default_rng(0)
+    return hn.Sequential(Linear(64, 128, rng=rng), BatchNorm1d(128), ReLU(), Linear(128, 10, rng=rng))
+
+
+def test_state_dict_keys_order_and_shapes_are_torchs():
+    ours = _model().state_dict()
+    theirs = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.BatchNorm1d(128), torch.nn.ReLU(),
+                                 torch.nn.Linear(128, 10)).state_dict()
+    assert list(ours) == list(theirs)
+    assert all(ours[k].shape == tuple(theirs[k].shape) for k in ours)
+    assert ours["1.num_batches_tracked"].dtype == np.int64
+
+
+def test_named_parameters_match_torchs_names_and_shapes():
+    ours = [(name, p.shape) for name, p in _model().named_parameters()]
+    theirs = [(name, tuple(p.shape)) for name, p in torch_twin(_model()).named_parameters()]
+    assert ours == theirs
+
+
+def test_torch_state_dict_loads_into_handnet_and_gives_torchs_outputs():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh()).double()
+    net(torch.randn(8, 5))  # move the running statistics
+    net.eval()
+    ours = hn.Sequential(Linear(5, 4), BatchNorm1d(4), Tanh())
+    ours.load_state_dict({k: v.numpy() for k, v in net.state_dict().items()})
+    ours.eval()
+    x = np.random.default_rng(1).standard_normal((3, 5))
+    np.testing.assert_allclose(ours(x), net(torch.as_tensor(x)).detach().numpy(), rtol=1e-12)
+
+
+def test_load_state_dict_refuses_missing_extra_or_misshapen_keys_and_changes_nothing():
+    model = _model()
+    before = model.state_dict()
+    good = _model(np.random.default_rng(1)).state_dict()
+    missing = dict(good)
+    del missing["3.bias"]
+    extra = dict(good, **{"4.weight": np.zeros(3)})
+    misshapen = dict(good, **{"3.weight": np.zeros((10, 127))})
+    objects = dict(good, **{"0.bias": np.array([None] * 128, dtype=object)})
+    for bad, error in [(missing, KeyError), (extra, KeyError), (misshapen, ValueError), (objects, ValueError)]:
+        with pytest.raises(error):
+            model.load_state_dict(bad)
+        after = model.state_dict()
+        assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_state_dict_is_a_copy():
+    model = _model()
+    state = model.state_dict()
+    state["0.weight"][:] = 0
+    assert np.any(model[0].weight.data != 0)
+
+
+def test_train_and_eval_reach_every_child():
+    model = hn.Sequential(Linear(2, 2), hn.Sequential(BatchNorm1d(2), ReLU()))
+    assert all(m.training for m in model.modules())
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_sequential_is_indexable_iterable_and_sized():
+    layers = [Linear(3, 4), ReLU(), Linear(4, 2)]
+    model = hn.Sequential(*layers)
+    assert len(model) == 3 and model[1] is layers[1] and list(model) == layers
+    assert list(model[1:]) == layers[1:]
+
+
+def test_backward_writes_gradients_instead_of_accumulating():
+    rng = np.random.default_rng(2)
+    lin = Linear(3, 2, rng=rng)
+    x, dout = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    lin(x)
+    lin.backward(dout)
+    first = lin.weight.grad.copy()
+    lin.backward(dout)
+    np.testing.assert_array_equal(lin.weight.grad, first)
+    np.testing.assert_allclose(first, dout.T @ x, rtol=1e-15)  # dW = doutᵀ x
+
+
+def test_parameters_start_uniform_within_one_over_sqrt_fan_in_like_torch():
+    w = Linear(400, 300, rng=np.random.default_rng(3)).weight.data
+    bound = 1 / np.sqrt(400)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.mean()) < 0.01 * bound  # centred: the mean of 120,000 draws is within ~0.002·bound
+
+
+@pytest.mark.parametrize("layer", [Linear(3, 3), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_layer_keeps_the_input_float_dtype(layer, dtype):
+    x = np.random.default_rng(4).standard_normal((4, 3)).astype(dtype)
+    y = layer(x)
+    assert y.dtype == dtype
+    assert layer.backward(np.ones_like(y)).dtype == dtype
+
+
+def test_float32_network_agrees_with_float64_to_float32_precision():
+    rng = np.random.default_rng(5)
+    model = hn.Sequential(Linear(4, 5, rng=rng), BatchNorm1d(5), Sigmoid(), Linear(5, 2, rng=rng))
+    x = rng.standard_normal((6, 4))
+    y64 = model(x)
+    dx64 = model.backward(np.ones_like(y64))
+    y32 = model(x.astype(np.float32))
+    dx32 = model.backward(np.ones_like(y32))
+    np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dx32, dx64, rtol=1e-3, atol=1e-5)
+
+
+def test_repr_reads_like_torchs():
+    text = repr(hn.Sequential(Linear(2, 3), BatchNorm1d(3)))
+    assert "(0): Linear(in_features=2, out_features=3, bias=True)" in text
+    assert "(1): BatchNorm1d(3, eps=1e-05, momentum=0.1)" in text

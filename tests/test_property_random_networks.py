@@ -1,0 +1,38 @@
+"""Property: any Sequential built from our layers computes what torch computes, values and gradients."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import handnet as hn
+from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from tests.torch_compare import compare_with_torch
+
+ACTIVATIONS = [ReLU, Sigmoid, Tanh]
+
+
+@st.composite
+def networks(draw):
+    """A random MLP: widths, activations, optional BatchNorm and bias, a Softmax head or not."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    widths = draw(st.lists(st.integers(1, 9), min_size=2, max_size=5))
+    layers = []
+    for d_in, d_out in zip(widths, widths[1:]):
+        layers.append(Linear(d_in, d_out, bias=draw(st.booleans()), rng=rng))
+        if draw(st.booleans()):
+            layers.append(BatchNorm1d(d_out))
+        layers.append(draw(st.sampled_from(ACTIVATIONS))())
+    if draw(st.booleans()):
+        layers.append(Softmax())
+    batch = draw(st.integers(2, 12))
+    train = draw(st.booleans())
+    return hn.Sequential(*layers), rng.standard_normal((batch, widths[0])), train, rng
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks())
+def test_random_sequential_matches_torch_forward_and_all_gradients(case):
+    model, x, train, rng = case
+    model.train(train)
+    compare_with_torch(model, x, rng=rng, steps=2)
