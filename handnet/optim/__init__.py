@@ -1,3 +1,7 @@
 """Optimizers (update Parameters from their .grad) and minimisers of objectives."""
 
-__all__: list[str] = []
+from handnet.optim.adam import Adam
+from handnet.optim.optimizer import Optimizer
+from handnet.optim.sgd import SGD
+
+__all__: list[str] = ["Optimizer", "SGD", "Adam"]
