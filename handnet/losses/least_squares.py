@@ -1,0 +1,76 @@
+"""Least squares: the mean squared residual of a linear model, and its minimiser in closed form."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from handnet._linalg import cholesky_solve
+from handnet.losses.objective import Objective, check_data, gram_eigenvalue_range
+
+
+class LeastSquares(Objective):
+    """f(w) = 1/(2n) ‖y − Xw‖², half the mean squared residual.
+
+    Value:     f(w) = 1/(2n) rᵀr  with the residual r = y − Xw.
+    Gradient:  ∇f(w) = −Xᵀr / n = (XᵀXw − Xᵀy) / n
+               Derivation: df = (1/n) rᵀ dr and dr = −X dw, so df = −(1/n) rᵀX dw = ⟨−Xᵀr/n, dw⟩.
+    Hessian:   ∇²f(w) = XᵀX / n, the same for every w (f is quadratic).
+    Constants: lipschitz = λ_max(XᵀX/n), strong_convexity = λ_min(XᵀX/n) (0 when X has rank < d).
+    Minimiser: ∇f = 0 gives the normal equations XᵀX w = Xᵀy (see ``solve``).
+    Convention: the 1/(2n) is torch's ``0.5 * F.mse_loss(X @ w, y)``; scikit-learn's
+               LinearRegression minimises ‖y − Xw‖², the same minimiser.
+
+    Shapes:
+        X: (n, d), y: (n,), w: (d,).
+    Attributes:
+        X, y: the data as float64; n_samples = n; n_features = d.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.X, self.y = check_data(X, y, type(self).__name__)
+        self.n_samples, self.n_features = self.X.shape
+
+    def value(self, w: np.ndarray) -> float:
+        r = self.y - self.X @ self.check_w(w)                  # (n,)
+        return float(r @ r) / (2 * self.n_samples)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        r = self.y - self.X @ self.check_w(w)                  # (n,)
+        return -(self.X.T @ r) / self.n_samples                # (d, n) @ (n,) -> (d,)
+
+    def hessian(self, w: np.ndarray) -> np.ndarray:
+        self.check_w(w)
+        return self.X.T @ self.X / self.n_samples              # (d, n) @ (n, d) -> (d, d)
+
+    @cached_property
+    def _curvature_range(self) -> tuple[float, float]:
+        return gram_eigenvalue_range(self.X)
+
+    @property
+    def lipschitz(self) -> float:
+        return self._curvature_range[1]
+
+    @property
+    def strong_convexity(self) -> float:
+        return self._curvature_range[0]
+
+    def solve(self) -> np.ndarray:
+        """The minimiser w* of f, shape (d,); the minimum-norm one when X has rank < d.
+
+        When XᵀX is well conditioned: the normal equations XᵀX w = Xᵀy by Cholesky. Their
+        solution carries a relative error of about cond(XᵀX)·ε = cond(X)²·ε — forming XᵀX squares
+        the condition number — so we use them only while cond(XᵀX) ≤ 1/√ε ≈ 7·10⁷.
+        Otherwise (in particular when X is rank deficient, e.g. d > n or a repeated column, where
+        XᵀX is singular and Cholesky fails or returns noise) we fall back to the SVD
+        X = UΣVᵀ through ``np.linalg.lstsq``: w = V Σ⁺ Uᵀ y, which works with cond(X) itself and,
+        of all the least-squares solutions, returns the one of smallest norm.
+        """
+        lam_min, lam_max = self._curvature_range
+        if lam_min > np.sqrt(np.finfo(np.float64).eps) * lam_max:
+            try:
+                return cholesky_solve(self.X.T @ self.X, self.X.T @ self.y)   # (d, d) w = (d,)
+            except np.linalg.LinAlgError:
+                pass  # numerically not positive definite after all: use the SVD below
+        return np.linalg.lstsq(self.X, self.y, rcond=None)[0]

@@ -1,0 +1,87 @@
+"""Logistic regression: mean binary cross-entropy of σ(Xw), plus an optional L2 penalty."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from handnet.layers.sigmoid import sigmoid
+from handnet.losses.bce_with_logits import bce_with_logits
+from handnet.losses.objective import Objective, check_data, check_lam, gram_eigenvalue_range
+
+
+class Logistic(Objective):
+    """f(w) = (1/n) Σᵢ ℓ(xᵢᵀw, yᵢ) + λ/2 ‖w‖², with labels yᵢ ∈ {0, 1}.
+
+    Value:     with margins z = Xw (n,) and ℓ(z, y) = −y log σ(z) − (1 − y) log(1 − σ(z)),
+               f(w) = (1/n) Σᵢ [max(zᵢ, 0) − yᵢzᵢ + log(1 + e^(−|zᵢ|))] + (λ/2) wᵀw,
+               the |z| form of ``bce_with_logits``: finite for margins of any size.
+    Gradient:  ∇f(w) = Xᵀ(σ(z) − y) / n + λw
+               Derivation: ℓ = log(1 + e^z) − yz, so dℓ/dz = σ(z) − y; and dz = X dw.
+    Hessian:   ∇²f(w) = XᵀSX / n + λI,  S = diag(σ(zᵢ)(1 − σ(zᵢ)))
+               Derivation: dσ/dz = σ(1 − σ). We compute σ(z)(1 − σ(z)) as σ(z)·σ(−z), which keeps
+               its digits when σ(z) rounds to 1 (z ≳ 37), where 1 − σ(z) would be exactly 0.
+    Constants: σ(1 − σ) ≤ 1/4, so ∇²f ⪯ XᵀX/(4n) + λI: lipschitz = λ_max(XᵀX)/(4n) + λ.
+               strong_convexity = λ: S → 0 for large margins, so no better bound holds for all w.
+    Convention: multiplying f by 1/(nλ) gives C Σᵢ ℓᵢ + ½‖w‖² with C = 1/(nλ), scikit-learn's
+               ``LogisticRegression(C=1/(n*lam), fit_intercept=False)``; the value is torch's
+               ``F.binary_cross_entropy_with_logits(X @ w, y) + lam/2 * w @ w``. For an intercept,
+               add a column of ones to X (it is then penalised like the other weights).
+
+    With λ = 0 and linearly separable classes there is no minimiser: if every margin
+    (2yᵢ − 1)xᵢᵀw is positive, f(cw) decreases towards 0 as c → ∞. ``no_minimiser`` detects such
+    a w, so that minimisers stop and say so.
+
+    Shapes:
+        X: (n, d), y: (n,) with values in {0, 1}, w: (d,).
+    Attributes:
+        X, y: the data as float64; lam: λ ≥ 0; n_samples = n; n_features = d.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, lam: float = 0.0) -> None:
+        self.X, self.y = check_data(X, y, "Logistic")
+        if not np.all((self.y == 0) | (self.y == 1)):
+            bad = self.y[(self.y != 0) & (self.y != 1)]
+            raise ValueError(f"Logistic: y must hold labels 0 and 1 only, got {bad[0]!r} "
+                             f"(and {bad.size - 1} other values outside {{0, 1}})")
+        self.lam = check_lam(lam, "Logistic")
+        self.n_samples, self.n_features = self.X.shape
+
+    def value(self, w: np.ndarray) -> float:
+        w = self.check_w(w)
+        z = self.X @ w                                          # (n,)
+        return float(np.mean(bce_with_logits(z, self.y))) + 0.5 * self.lam * float(w @ w)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        w = self.check_w(w)
+        z = self.X @ w                                          # (n,)
+        return self.X.T @ (sigmoid(z) - self.y) / self.n_samples + self.lam * w   # (d, n) @ (n,) -> (d,)
+
+    def hessian(self, w: np.ndarray) -> np.ndarray:
+        z = self.X @ self.check_w(w)                            # (n,)
+        s = sigmoid(z) * sigmoid(-z)                            # (n,), the diagonal of S
+        XtS = self.X.T * s                                      # (d, n): column i scaled by sᵢ
+        return XtS @ self.X / self.n_samples + self.lam * np.eye(self.n_features)   # (d, d)
+
+    @cached_property
+    def lipschitz(self) -> float:
+        return gram_eigenvalue_range(self.X)[1] / 4 + self.lam
+
+    @property
+    def strong_convexity(self) -> float:
+        return self.lam
+
+    def no_minimiser(self, w: np.ndarray) -> str | None:
+        """A message if λ = 0 and w classifies every sample correctly with a positive margin, else None."""
+        if self.lam > 0:
+            return None
+        margins = (2 * self.y - 1) * (self.X @ self.check_w(w))   # (n,)
+        if np.all(margins > 0):
+            return ("Logistic: the classes look separable — w classifies every sample correctly with a "
+                    "positive margin, so with lam=0 the loss has no minimiser (it keeps decreasing towards "
+                    "0 as ‖w‖ grows); use a penalty lam > 0")
+        return None
+
+    def __repr__(self) -> str:
+        return f"Logistic(n_features={self.n_features}, lam={self.lam})"
