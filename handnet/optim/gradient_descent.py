@@ -1,0 +1,73 @@
+"""Gradient descent with a fixed step: the baseline every other minimiser is compared with."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from handnet.losses.objective import Objective
+from handnet.optim.result import ConvergenceWarning, OptimizeResult, check_stopping
+
+
+def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
+                     max_iter: int = 10_000, tol: float = 1e-8) -> OptimizeResult:
+    """Minimise ``objective`` from ``w0`` by w_{k+1} = w_k − η ∇f(w_k).
+
+    Step:  η = ``lr``, by default 1/L with L = ``objective.lipschitz`` (∇²f ⪯ L·I).
+    Why 1/L: for any η, f(w − η∇f) ≤ f(w) − η(1 − Lη/2)‖∇f(w)‖² (Taylor's theorem with ∇²f ⪯ L·I),
+           so every step with η < 2/L decreases f, and η = 1/L gives the largest guaranteed
+           decrease, ‖∇f‖²/(2L). If also ∇²f ⪰ μ·I with μ > 0 (``strong_convexity``), the error
+           shrinks at least as fast as (1 − μ/L)^k: about (L/μ)·log(1/ε) steps to gain a factor ε.
+           L/μ is the condition number; Newton's method does not depend on it.
+    Stops: when ‖∇f(w_k)‖ ≤ tol (``converged``); after ``max_iter`` updates; when f rises, which
+           for a convex f means η ≥ 2/L — it warns (``ConvergenceWarning``) and returns the last
+           w before the rise; or when ``objective.no_minimiser(w_k)`` reports that no minimiser
+           exists — it warns and returns w_k.
+
+    Args:
+        objective: an ``handnet.losses.Objective``.
+        w0: the starting point, shape (d,).
+        lr: the step η > 0; None for 1/L.
+        max_iter: the largest number of updates.
+        tol: the gradient-norm tolerance.
+    Returns:
+        an ``OptimizeResult``; ``history["step_size"]`` holds η at every update.
+    """
+    tol, max_iter = check_stopping(tol, max_iter, "gradient_descent")
+    if lr is None:
+        lr = 1.0 / objective.lipschitz
+    elif isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"gradient_descent: lr must be a finite number > 0 or None (for 1/L), got {lr!r}")
+    lr = float(lr)
+
+    w = objective.check_w(w0).copy()
+    f, g = objective.value(w), objective.grad(w)
+    history = {"value": [f], "grad_norm": [float(np.linalg.norm(g))], "step_size": []}
+    while True:
+        reason = objective.no_minimiser(w)
+        if reason is not None:
+            warnings.warn(reason, ConvergenceWarning, stacklevel=2)
+            message = reason
+            break
+        if history["grad_norm"][-1] <= tol:
+            message = f"converged: ‖∇f‖ = {history['grad_norm'][-1]:.3e} ≤ tol = {tol:.1e}"
+            break
+        if len(history["step_size"]) == max_iter:
+            message = f"stopped after max_iter = {max_iter} updates with ‖∇f‖ = {history['grad_norm'][-1]:.3e}"
+            break
+        w_new = w - lr * g
+        f_new = objective.value(w_new)
+        # Allow a rise within the rounding error of f: near the minimiser f stops changing.
+        if not f_new <= f + 64 * np.finfo(np.float64).eps * max(1.0, abs(f)):
+            message = (f"the value rose from {f!r} to {f_new!r}: the step lr = {lr:.3e} is too large "
+                       f"(below 2/L = {2 / objective.lipschitz:.3e} every step decreases f)")
+            warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
+            break
+        w, f, g = w_new, f_new, objective.grad(w_new)
+        history["value"].append(f)
+        history["grad_norm"].append(float(np.linalg.norm(g)))
+        history["step_size"].append(lr)
+    return OptimizeResult(x=w, fun=f, n_iter=len(history["step_size"]),
+                          converged=history["grad_norm"][-1] <= tol, message=message, history=history)
