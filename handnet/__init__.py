@@ -13,6 +13,7 @@ Subpackages: ``handnet.layers`` (modules with hand-derived backward passes), ``h
 minimisers). ``hn.gradcheck`` and ``hn.jacobian`` check any of them against finite differences.
 """
 
+from handnet.checkpoint import load, save
 from handnet.gradcheck import GradcheckError, gradcheck, jacobian, numerical_jacobian
 from handnet.loss import Loss
 from handnet.module import Module, Sequential
@@ -21,5 +22,6 @@ from handnet.parameter import Parameter
 __all__ = [
     "Parameter", "Module", "Sequential", "Loss",
     "gradcheck", "jacobian", "numerical_jacobian", "GradcheckError",
+    "save", "load",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,113 @@
+"""Checkpoints: a model's state dict as an .npz archive, written atomically and read without pickle.
+
+The file is what ``np.savez`` writes: a ZIP archive with one entry ``<key>.npy`` per state-dict
+key (``0.weight.npy``, ``1.running_mean.npy``, …), so ``np.load`` opens it and the arrays carry
+PyTorch's names. Two promises:
+
+* ``save`` is atomic. It writes a temporary file next to the target, flushes it to disk, and
+  only then renames it over the target (``os.replace``, atomic on POSIX and Windows). A crash
+  or error mid-save leaves the old checkpoint as it was, and the temporary file is removed.
+* ``load`` never unpickles and never half-loads. It reads the whole file into memory with
+  ``allow_pickle=False`` (an archive holding object arrays is refused before any of it is
+  unpickled, so nothing in the file runs), checks every array, and hands them to
+  ``Module.load_state_dict``, which checks every key and shape before writing any. On any error
+  the model is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from handnet.module import Module
+
+
+def save(model: Module, path: str | os.PathLike) -> Path:
+    """Write ``model.state_dict()`` to ``path`` as an .npz archive, atomically; return the path written.
+
+    The file is written at exactly ``path``: unlike ``np.savez``, no ".npz" is appended to a name
+    that lacks it, so ``save(m, "ckpt")`` writes ``ckpt`` and ``load(m, "ckpt")`` reads it back.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"save: model must be a Module, got {type(model).__name__}")
+    path = Path(path)
+    state = model.state_dict()
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")  # same directory: same file system
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, state)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def load(model: Module, path: str | os.PathLike) -> None:
+    """Read a checkpoint written by ``save`` (or ``np.savez``) into ``model``.
+
+    Raises:
+        FileNotFoundError (or another OSError): the file cannot be read.
+        ValueError: the file is not an .npz archive, is truncated or corrupt, holds object arrays
+            (pickled Python objects, refused), or an array has the wrong shape or is not of real
+            numbers.
+        KeyError: the checkpoint misses a key of the model or has one the model lacks.
+    In every case the model is unchanged.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"load: model must be a Module, got {type(model).__name__}")
+    data = Path(path).read_bytes()  # all of it, before anything is parsed or changed
+    state = _read_npz(data, str(path))
+    try:
+        model.load_state_dict(state)  # checks every key and shape before writing any
+    except (KeyError, ValueError) as e:
+        raise type(e)(f"load: the checkpoint {str(path)!r} does not fit the model: {e.args[0]}") from e
+
+
+def _write_npz(f, state: dict[str, np.ndarray]) -> None:
+    """Write ``state`` as ``np.savez`` would, without pickling (and with no reserved key names)."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, value in state.items():
+            with archive.open(key + ".npy", mode="w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asarray(value), allow_pickle=False)
+
+
+def _read_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """Parse the bytes of an .npz archive into {key: array}, refusing pickles; ValueError if corrupt."""
+    if not data.startswith(b"PK"):
+        raise ValueError(f"load: {where!r} is not an .npz checkpoint (it is not a ZIP archive)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            state = {key: archive[key] for key in archive.files}
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise ValueError(f"load: {where!r} holds object arrays (pickled Python objects); they are refused, "
+                             f"since unpickling can run arbitrary code") from e
+        raise ValueError(f"load: {where!r} is truncated or corrupt: {e}") from e
+    except Exception as e:  # BadZipFile, EOFError, zlib.error, …: the bytes are in memory, so the file is bad
+        raise ValueError(f"load: {where!r} is truncated or corrupt ({type(e).__name__}: {e})") from e
+    for key, value in state.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            what = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else "raw bytes, not a .npy array"
+            raise ValueError(f"load: {where!r}: entry {key!r} must be an array of real numbers, got {what}")
+    return state
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX: a directory entry is on disk once the directory is synced)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
