@@ -11,17 +11,31 @@
 Subpackages: ``handnet.layers`` (modules with hand-derived backward passes), ``handnet.losses``
 (network losses and objectives of a weight vector), ``handnet.optim`` (optimizers and
 minimisers). ``hn.gradcheck`` and ``hn.jacobian`` check any of them against finite differences.
+
+Training, with a dataset from ``handnet.data`` and an optimizer from ``handnet.optim``:
+
+    from handnet.data import digits
+    from handnet.optim import Adam
+
+    ds = digits()
+    model = hn.Sequential(Linear(64, 64), ReLU(), Linear(64, 10))
+    history = hn.fit(model, ce, Adam(model.parameters(), lr=3e-3), ds.X_train, ds.y_train,
+                     epochs=10, batch_size=64, rng=0)
+    hn.evaluate(model, ce, ds.X_test, ds.y_test)   # {"loss": …, "accuracy": …}
+    hn.save(model, "digits.npz")                    # and hn.load(model, "digits.npz")
 """
 
 from handnet.checkpoint import load, save
+from handnet.evaluation import evaluate, predict
 from handnet.gradcheck import GradcheckError, gradcheck, jacobian, numerical_jacobian
 from handnet.loss import Loss
 from handnet.module import Module, Sequential
 from handnet.parameter import Parameter
+from handnet.train import History, TrainingDiverged, fit
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Loss",
     "gradcheck", "jacobian", "numerical_jacobian", "GradcheckError",
-    "save", "load",
+    "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
 ]
 __version__ = "0.1.0"

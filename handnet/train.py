@@ -1,0 +1,176 @@
+"""Training a network: ``fit`` runs mini-batch gradient descent with a progress bar.
+
+One training step on a batch (X_b, y_b) is the whole protocol of handnet in four lines:
+    out = model(X_b)                        forward, caching what backward needs
+    L   = loss(out, y_b)                    a float
+    model.backward(loss.backward())         writes every parameter's .grad
+    optimizer.step()                        θ ← update(θ, .grad)
+``fit`` repeats it over shuffled batches, checks every number it produces for NaN and inf, and
+records the loss (and accuracy, for classification: see ``handnet.evaluation``) of each epoch.
+It trains in train mode, evaluates the validation set in eval mode, and leaves every module in
+the mode it found it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from handnet._checks import check_finite
+from handnet.evaluation import accuracy_rule, check_data, modes, positive_int, predict_batches
+from handnet.loss import Loss
+from handnet.module import Module
+from handnet.optim.optimizer import Optimizer
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced NaN or ±inf.
+
+    Attributes: ``epoch`` and ``step`` (1-based) say where (``step`` is None when it was the
+    evaluation of the validation set after the epoch); ``history`` holds the epochs completed before.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int | None, history: History) -> None:
+        super().__init__(message)
+        self.epoch, self.step, self.history = epoch, step, history
+
+
+@dataclass
+class History:
+    """What ``fit`` measured, one entry per epoch.
+
+    Attributes:
+        loss: the mean training loss of the epoch: each batch's loss, computed in train mode just
+            before that batch's update, averaged with weights = batch sizes (for a loss that is a
+            mean over the batch, this is the mean over all N training samples).
+        accuracy: the training accuracy measured the same way (classification only, else empty).
+        val_loss: the loss on the whole validation set in eval mode after the epoch (when
+            ``validation`` is given, else empty).
+        val_accuracy: the validation accuracy, likewise (classification with validation only).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+
+def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+        rng: np.random.Generator | int | None = None, validation: tuple[np.ndarray, np.ndarray] | None = None,
+        progress: bool = True) -> History:
+    """Train ``model`` for ``epochs`` passes over (X, y) in shuffled mini-batches; return a ``History``.
+
+    Each epoch draws a new permutation of the N samples from ``rng`` (a Generator, or an int seed;
+    None draws a fresh unseeded one) and cuts it into batches of ``batch_size``. The last, smaller
+    batch is kept, except that a last batch of a single sample is merged into the one before it
+    (so that, unless ``batch_size=1``, a batch of one never reaches BatchNorm1d in train mode,
+    where it has no variance). The validation set is run in batches of ``batch_size`` too.
+
+    A tqdm bar over the epochs shows the epoch's loss and accuracy (and validation figures);
+    ``progress=False`` silences it.
+
+    Raises:
+        TrainingDiverged: the model's output, the loss, a gradient or an updated parameter holds
+            NaN or ±inf. The message says at which epoch and step; the usual cure is a smaller
+            learning rate. (The output is checked before the loss is called, so a non-finite
+            output is reported as divergence, not as the loss's refusal of its input.)
+        ValueError: a bad argument (named in the message), or non-finite X, y or parameters
+            before training starts.
+    """
+    X, y = check_data(X, y, "fit", "X", "y")
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a Module, got {type(model).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"fit: loss must be a Loss (e.g. SoftmaxCrossEntropy()), got {type(loss).__name__}")
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"fit: optimizer must have a step() method (e.g. SGD, Adam), got {type(optimizer).__name__}")
+    owned = {id(p) for p in model.parameters()}
+    if hasattr(optimizer, "params") and not any(id(p) in owned for p in optimizer.params):
+        raise ValueError("fit: the optimizer holds none of the model's parameters; build it from model.parameters()")
+    epochs = positive_int(epochs, "fit", "epochs")
+    batch_size = positive_int(batch_size, "fit", "batch_size")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise ValueError("fit: validation must be a pair (X_val, y_val)")
+        X_val, y_val = check_data(*validation, "fit", "validation X", "validation y")
+    for name, p in model.named_parameters():
+        check_finite(p.data, "fit", f"parameter {name!r} (before training)")
+    rng = np.random.default_rng(rng)
+    accuracy = accuracy_rule(loss, y)
+    history = History()
+    n = len(X)
+    n_steps = len(_batch_bounds(n, batch_size))
+    lr = getattr(optimizer, "lr", None)
+
+    def diverged(epoch: int, step: int | None, what: str) -> TrainingDiverged:
+        where = f"epoch {epoch} of {epochs}, " + (f"step {step} of {n_steps}" if step else "validation")
+        cure = f"try a smaller learning rate (lr={lr:g} now)" if lr is not None else "try a smaller learning rate"
+        return TrainingDiverged(f"training diverged at {where}: {what}; {cure}", epoch=epoch, step=step,
+                                history=history)
+
+    with modes(model, training=True), tqdm(range(1, epochs + 1), desc="epoch", unit="epoch", disable=not progress,
+                                            dynamic_ncols=True) as bar:
+        for epoch in bar:
+            order = rng.permutation(n)
+            sum_loss = sum_acc = 0.0
+            for step, (start, stop) in enumerate(_batch_bounds(n, batch_size), start=1):
+                idx = order[start:stop]
+                X_b, y_b = X[idx], y[idx]
+                # numpy would warn at the first overflow; each result is checked right after instead,
+                # to stop with an error that says where training diverged.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    out = model(X_b)
+                    if not np.all(np.isfinite(out)):
+                        raise diverged(epoch, step, "the model's output holds NaN or inf")
+                    value = loss(out, y_b)
+                    if not np.isfinite(value):
+                        raise diverged(epoch, step, f"the loss is {value}")
+                    model.backward(loss.backward())
+                    for name, p in model.named_parameters():
+                        if p.grad is not None and not np.all(np.isfinite(p.grad)):
+                            raise diverged(epoch, step, f"the gradient of {name!r} holds NaN or inf")
+                    optimizer.step()
+                    for name, p in model.named_parameters():
+                        if not np.all(np.isfinite(p.data)):
+                            raise diverged(epoch, step, f"the update made parameter {name!r} NaN or inf")
+                sum_loss += value * len(idx)
+                if accuracy is not None:
+                    sum_acc += accuracy(out, y_b) * len(idx)
+            history.loss.append(sum_loss / n)
+            if accuracy is not None:
+                history.accuracy.append(sum_acc / n)
+            if validation is not None:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    out = predict_batches(model, X_val, batch_size)
+                if not np.all(np.isfinite(out)):
+                    raise diverged(epoch, None, "the model's output on the validation set holds NaN or inf")
+                val_loss = loss(out, y_val)
+                if not np.isfinite(val_loss):
+                    raise diverged(epoch, None, f"the loss on the validation set is {val_loss}")
+                history.val_loss.append(val_loss)
+                if accuracy is not None:
+                    history.val_accuracy.append(accuracy(out, y_val))
+            bar.set_postfix(_last_figures(history))
+    return history
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """[start, stop) of each batch; a last batch of one sample is merged into the one before
+    (unless batches of one were asked for)."""
+    starts = list(range(0, n, batch_size))
+    if batch_size > 1 and len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n]))
+
+
+def _last_figures(history: History) -> dict[str, str]:
+    figures = {"loss": history.loss, "acc": history.accuracy, "val_loss": history.val_loss,
+               "val_acc": history.val_accuracy}
+    return {name: f"{values[-1]:.4f}" for name, values in figures.items() if values}
