@@ -83,8 +83,9 @@ def modes(model: Module, training: bool) -> Iterator[None]:
 def check_data(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     """X (and y, unless ``y_name`` is None) as arrays: at least one row, real and finite, one y per row."""
     X = np.asarray(X)
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"{who}: {x_name} must hold at least one sample (rows), got shape {X.shape}")
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"{who}: {x_name} must have shape (N, D) with one row per sample and N ≥ 1, got shape "
+                         f"{X.shape} (reshape a single feature to (N, 1))")
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{who}: {x_name} must be an array of real numbers, got dtype {X.dtype}")
     check_finite(X, who, x_name)

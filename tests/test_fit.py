@@ -286,7 +286,8 @@ def _fit(**overrides):
     (dict(batch_size=0), ValueError, "batch_size"),
     (dict(y=np.zeros(9, dtype=int)), ValueError, "y must have one entry per row"),
     (dict(X=np.full((10, 3), np.nan)), ValueError, "X must be finite"),
-    (dict(X=np.zeros((0, 3)), y=np.zeros(0, dtype=int)), ValueError, "at least one sample"),
+    (dict(X=np.zeros((0, 3)), y=np.zeros(0, dtype=int)), ValueError, r"shape \(N, D\)"),
+    (dict(X=np.zeros(10)), ValueError, r"shape \(N, D\)"),
     (dict(validation=np.zeros((3, 3))), ValueError, "validation must be a pair"),
     (dict(validation=(np.zeros((3, 3)), np.zeros(2, dtype=int))), ValueError, "validation y"),
     (dict(optimizer=SGD(mlp([3, 2]).parameters(), lr=0.1)), ValueError, "none of the model's parameters"),
@@ -308,7 +309,7 @@ def test_fit_refuses_a_model_whose_parameters_are_already_not_finite():
 
 @pytest.mark.parametrize("call, message", [
     (lambda m: hn.predict(m, np.zeros((4, 3)), batch_size=0), "batch_size"),
-    (lambda m: hn.predict(m, np.array(["a", "b"])), "real numbers"),
+    (lambda m: hn.predict(m, np.array([["a", "b", "c"]])), "real numbers"),
     (lambda m: hn.evaluate(m, SoftmaxCrossEntropy(), np.zeros((4, 3)), np.zeros(3, dtype=int)), "one entry per row"),
 ])
 def test_bad_predict_or_evaluate_argument_raises_value_error(call, message):
