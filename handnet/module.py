@@ -135,7 +135,7 @@ class Module:
         converted = {}
         for key, current in expected.items():
             value = np.asarray(state[key])
-            if not (np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_)):
+            if value.dtype.kind not in "biuf":  # bool, int, unsigned, float: no complex, str or object
                 raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
             if value.shape != current.shape:
                 raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")

@@ -6,9 +6,11 @@ One line per case; the comparison itself lives in tests/torch_compare.py.
 import numpy as np
 import pytest
 
+import torch
+
 import handnet as hn
 from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
-from tests.torch_compare import compare_with_torch
+from tests.torch_compare import compare_with_torch, torch_twin
 
 # (N, D, M): a batch of one, square, wide, narrow, tall.
 SHAPES = [(1, 3, 4), (5, 5, 5), (4, 2, 9), (7, 9, 2), (64, 16, 8)]
@@ -72,3 +74,22 @@ def test_mlp_with_batchnorm_matches_torch_in_train_and_eval_mode():
     compare_with_torch(model, rng.standard_normal((10, 6)), rng=rng, steps=3)
     model.eval()
     compare_with_torch(model, rng.standard_normal((4, 6)), rng=rng, steps=2)
+
+
+def test_bias_before_batchnorm_has_zero_gradient_in_both_libraries():
+    # BatchNorm subtracts the batch mean, so a bias b added just before it cancels: y does not
+    # depend on b and ∂L/∂b = Σₙ dxₙ = 0. Both libraries give rounding noise, far below the
+    # size of the terms summed (the rows of BatchNorm's dx).
+    rng = np.random.default_rng(6)
+    model = hn.Sequential(Linear(3, 4, rng=rng), BatchNorm1d(4))
+    twin = torch_twin(model)
+    x = rng.standard_normal((8, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    dout = rng.standard_normal((8, 4))
+    model(x)
+    model.backward(dout)
+    twin(xt).backward(torch.as_tensor(dout))
+    terms = model[1].backward(dout)  # the rows Σₙ adds up
+    scale = np.abs(terms).max()
+    assert np.abs(model[0].bias.grad).max() <= 1e-14 * scale * len(x)
+    assert np.abs(twin[0].bias.grad.numpy()).max() <= 1e-14 * scale * len(x)

@@ -50,7 +50,9 @@ def test_load_state_dict_refuses_missing_extra_or_misshapen_keys_and_changes_not
     extra = dict(good, **{"4.weight": np.zeros(3)})
     misshapen = dict(good, **{"3.weight": np.zeros((10, 127))})
     objects = dict(good, **{"0.bias": np.array([None] * 128, dtype=object)})
-    for bad, error in [(missing, KeyError), (extra, KeyError), (misshapen, ValueError), (objects, ValueError)]:
+    complex_ = dict(good, **{"0.bias": np.ones(128, dtype=complex)})
+    for bad, error in [(missing, KeyError), (extra, KeyError), (misshapen, ValueError), (objects, ValueError),
+                       (complex_, ValueError)]:
         with pytest.raises(error):
             model.load_state_dict(bad)
         after = model.state_dict()

@@ -1,7 +1,7 @@
 """Property: any Sequential built from our layers computes what torch computes, values and gradients."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import handnet as hn
@@ -30,9 +30,28 @@ def networks(draw):
     return hn.Sequential(*layers), rng.standard_normal((batch, widths[0])), train, rng
 
 
+def well_posed(model: hn.Sequential, x: np.ndarray) -> bool:
+    """False when a derivative is not defined, so that two correct libraries may disagree.
+
+    That is a ReLU input at its kink (|x| < 1e-9: torch and we both take the derivative 0 there,
+    but rounding decides which side of 0 a value falls), or a feature that is constant over the
+    batch entering BatchNorm in train mode (x̂ = 0/√ε, the same situation one layer later).
+    Random networks of width 1 produce both when a ReLU is dead on the whole batch.
+    """
+    for layer in model:
+        if isinstance(layer, ReLU) and np.any(np.abs(x) < 1e-9):
+            return False
+        if isinstance(layer, BatchNorm1d) and layer.training and np.any(x.std(axis=0) < 1e-6):
+            return False
+        x = layer.forward(x)
+    return True
+
+
 @settings(max_examples=60, deadline=None)
 @given(networks())
 def test_random_sequential_matches_torch_forward_and_all_gradients(case):
     model, x, train, rng = case
     model.train(train)
-    compare_with_torch(model, x, rng=rng, steps=2)
+    for x_step in (x, rng.standard_normal(x.shape)):  # two steps, so running statistics move twice
+        assume(well_posed(model, x_step))
+        compare_with_torch(model, x_step, rng=rng)

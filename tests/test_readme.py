@@ -1,0 +1,31 @@
+"""The README is part of the product: its commands are the ones CI runs, and its quickstart runs."""
+
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_starts_with_exactly_two_setup_commands_and_ci_runs_the_second():
+    block = re.search(r"```bash\n(.*?)```", _readme(), re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert len(commands) == 2
+    assert "experiments all" in commands[0]
+    assert "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci
+
+
+def test_readme_quickstart_runs():
+    code = re.search(r"```python\n(.*?)```", _readme(), re.S).group(1)
+    exec(compile(code, "README quickstart", "exec"), {})
+
+
+def test_torch_is_pinned_in_the_test_requirements_only():
+    requirements = (ROOT / "requirements-test.txt").read_text(encoding="utf-8")
+    assert "torch==2.13.0" in requirements
+    assert "torch" not in (ROOT / "setup.cfg").read_text(encoding="utf-8")
