@@ -192,6 +192,17 @@ def test_history_has_a_value_and_grad_norm_per_iterate_and_a_step_per_update(min
 
 
 @pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+def test_callback_sees_every_iterate_and_the_values_in_history_are_theirs(minimiser):
+    objective = Logistic(*logistic_data(200, 3), lam=0.1)
+    path = []
+    result = minimiser(objective, np.zeros(3), max_iter=4, tol=0.0, callback=path.append)
+    assert len(path) == result.n_iter + 1
+    np.testing.assert_array_equal(path[0], np.zeros(3))
+    np.testing.assert_array_equal(path[-1], result.x)
+    assert [objective.value(w) for w in path] == result.history["value"]
+
+
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
 def test_zero_iterations_return_the_starting_point(minimiser):
     result = minimiser(ridge_problem(), np.ones(6), max_iter=0)
     np.testing.assert_array_equal(result.x, np.ones(6))

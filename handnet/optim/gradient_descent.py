@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from handnet.optim.result import ConvergenceWarning, OptimizeResult, check_stopp
 
 
 def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
-                     max_iter: int = 10_000, tol: float = 1e-8) -> OptimizeResult:
+                     max_iter: int = 10_000, tol: float = 1e-8,
+                     callback: Callable[[np.ndarray], None] | None = None) -> OptimizeResult:
     """Minimise ``objective`` from ``w0`` by w_{k+1} = w_k − η ∇f(w_k).
 
     Step:  η = ``lr``, by default 1/L with L = ``objective.lipschitz`` (∇²f ⪯ L·I).
@@ -32,6 +34,8 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
         lr: the step η > 0; None for 1/L.
         max_iter: the largest number of updates.
         tol: the gradient-norm tolerance.
+        callback: called as ``callback(w_k)`` with every iterate, w_0 included (a copy), e.g. to
+            record the path or the distance to a known minimiser.
     Returns:
         an ``OptimizeResult``; ``history["step_size"]`` holds η at every update.
     """
@@ -45,6 +49,8 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     w = objective.check_w(w0).copy()
     f, g = objective.value(w), objective.grad(w)
     history = {"value": [f], "grad_norm": [float(np.linalg.norm(g))], "step_size": []}
+    if callback is not None:
+        callback(w.copy())
     while True:
         reason = objective.no_minimiser(w)
         if reason is not None:
@@ -69,5 +75,7 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
         history["value"].append(f)
         history["grad_norm"].append(float(np.linalg.norm(g)))
         history["step_size"].append(lr)
+        if callback is not None:
+            callback(w.copy())
     return OptimizeResult(x=w, fun=f, n_iter=len(history["step_size"]),
                           converged=history["grad_norm"][-1] <= tol, message=message, history=history)

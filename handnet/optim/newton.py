@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -60,7 +61,8 @@ def backtracking(objective: Objective, w: np.ndarray, f: float, d: np.ndarray,
     return None
 
 
-def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50) -> OptimizeResult:
+def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50,
+           callback: Callable[[np.ndarray], None] | None = None) -> OptimizeResult:
     """Minimise ``objective`` from ``w0`` by Newton's method: w_{k+1} = w_k + t_k·d_k.
 
     Direction: d_k solves ∇²f(w_k) d = −∇f(w_k), the minimiser of the quadratic model
@@ -86,6 +88,8 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
         w0: the starting point, shape (d,).
         tol: the gradient-norm tolerance.
         max_iter: the largest number of updates.
+        callback: called as ``callback(w_k)`` with every iterate, w_0 included (a copy), e.g. to
+            record the path or the distance to a known minimiser.
     Returns:
         an ``OptimizeResult``; ``history["step_size"]`` holds the accepted t of each update.
     """
@@ -93,6 +97,8 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
     w = objective.check_w(w0).copy()
     f, g = objective.value(w), objective.grad(w)
     history = {"value": [f], "grad_norm": [float(np.linalg.norm(g))], "step_size": []}
+    if callback is not None:
+        callback(w.copy())
     while True:
         g_norm = history["grad_norm"][-1]
         reason = objective.no_minimiser(w)
@@ -130,5 +136,7 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
         history["value"].append(f)
         history["grad_norm"].append(float(np.linalg.norm(g)))
         history["step_size"].append(t)
+        if callback is not None:
+            callback(w.copy())
     return OptimizeResult(x=w, fun=f, n_iter=len(history["step_size"]),
                           converged=history["grad_norm"][-1] <= tol, message=message, history=history)
