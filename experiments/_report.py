@@ -72,7 +72,8 @@ class Report:
 
     def table(self, header: list[str], rows: list[list]) -> None:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(fmt(cell) for cell in row) + " |" for row in rows]
+        # A "|" inside a cell (as in log|det A|) would end the cell: escape it.
+        lines += ["| " + " | ".join(fmt(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
         self.parts.append("\n".join(lines) + "\n")
 
     def figure(self, fig: plt.Figure, filename: str, caption: str) -> None:
