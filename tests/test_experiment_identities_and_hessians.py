@@ -1,0 +1,69 @@
+"""The identities and hessian_surfaces experiments in --quick mode: files written, claims borne out."""
+
+import json
+
+import pytest
+
+from experiments import hessian_surfaces, identities
+
+
+@pytest.fixture(scope="module")
+def identities_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("identities")
+    return out, identities.main(out, quick=True, seed=0)
+
+
+@pytest.fixture(scope="module")
+def hessians_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hessian_surfaces")
+    return out, hessian_surfaces.main(out, quick=True, seed=0)
+
+
+@pytest.mark.parametrize("run", ["identities_run", "hessians_run"])
+def test_experiment_writes_report_metrics_and_plots(run, request):
+    out, metrics = request.getfixturevalue(run)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Claim" in report and "Verdict" in report
+    assert json.loads((out / "metrics.json").read_text(encoding="utf-8"))["claim_holds"] == metrics["claim_holds"]
+    pngs = list(out.glob("*.png"))
+    assert pngs and all(f"]({p.name})" in report for p in pngs)
+
+
+def test_every_general_identity_agrees_with_finite_differences_below_1e_8(identities_run):
+    _, metrics = identities_run
+    general = [r for r in metrics["rows"] if not r["symmetric_only"]]
+    assert len(general) >= 15
+    assert max(r["fd_error"] for r in general) < 1e-8
+    assert all(r["torch_error"] is None or r["torch_error"] < 1e-12 for r in general)
+    assert metrics["claim_holds"]
+
+
+def test_symmetric_only_formula_is_rejected_for_a_general_matrix(identities_run):
+    _, metrics = identities_run
+    textbook = [r for r in metrics["rows"] if r["symmetric_only"]]
+    assert textbook and all(r["fd_error"] > 1e-3 for r in textbook)
+    assert metrics["symmetric_only_rejected"]
+
+
+def test_hessian_eigenvalues_classify_minimum_and_saddle(hessians_run):
+    _, metrics = hessians_run
+    kinds = {f["function"]: f["kind"] for f in metrics["functions"]}
+    assert kinds == {"x² + 2y²": "minimum", "x² − y²": "saddle", "x² + xy + 2y²": "minimum"}
+    assert all(f["hessian_fd_error"] < 1e-8 for f in metrics["functions"])
+
+
+def test_newton_takes_one_step_on_the_minima_and_gd_takes_more(hessians_run):
+    _, metrics = hessians_run
+    for f in metrics["functions"]:
+        if f["kind"] == "minimum":
+            assert f["newton_converged"] and f["newton_iterations"] == 1
+            assert f["gd_converged"] and f["gd_iterations"] > 1
+
+
+def test_plain_newton_lands_on_the_saddle_and_damped_newton_goes_downhill(hessians_run):
+    _, metrics = hessians_run
+    saddle = next(f for f in metrics["functions"] if f["kind"] == "saddle")
+    assert max(abs(v) for v in saddle["plain_newton_step"]) < 1e-12
+    assert saddle["newton_final_value"] < saddle["start_value"]
+    assert saddle["gd_final_value"] < saddle["start_value"]
+    assert metrics["claim_holds"]
