@@ -23,7 +23,7 @@ import numpy as np
 import handnet as hn
 from experiments._report import Report
 from handnet.losses import Objective
-from handnet.optim import gradient_descent, newton
+from handnet.optim import OptimizeResult, gradient_descent, newton
 
 NAME = "hessian_surfaces"
 # f(w) = ½ wᵀHw. Half the Hessian's entries are the coefficients: x² + 2y² has H = diag(2, 4).
@@ -83,7 +83,7 @@ def classify(eigenvalues: np.ndarray) -> str:
     return "degenerate (a zero eigenvalue: the second-order test says nothing)"
 
 
-def run_path(minimiser, objective: Objective, **kwargs) -> tuple[np.ndarray, hn.Module | object]:
+def run_path(minimiser, objective: Objective, **kwargs) -> tuple[np.ndarray, OptimizeResult]:
     """Run a minimiser from START and return (the path of iterates (K+1, 2), the result)."""
     path: list[np.ndarray] = []
     result = minimiser(objective, START, callback=path.append, **kwargs)
