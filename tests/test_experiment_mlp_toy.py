@@ -1,0 +1,59 @@
+"""The mlp_toy experiment in quick mode: it writes its report, and the numbers behind its claim hold."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from experiments import mlp_toy
+
+PLOTS = ["curves_moons.png", "curves_circles.png", "curves_digits.png", "boundaries.png"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("experiments") / mlp_toy.NAME
+    returned = mlp_toy.main(out, quick=True, seed=0)
+    return out, returned, json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_writes_report_metrics_and_every_plot_it_embeds(run):
+    out, returned, metrics = run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for name in PLOTS:
+        assert (out / name).stat().st_size > 10_000, name   # a real plot, not an empty canvas
+        assert f"]({name})" in report
+    assert "The numbers bear the claim out." in report
+    assert returned["claim_holds"] is True and metrics["claim_holds"] is True
+
+
+def test_all_twelve_configurations_reach_the_target_test_accuracy(run):
+    _, _, metrics = run
+    runs = metrics["runs"]
+    assert {(r["dataset"], r["batchnorm"], r["optimizer"]) for r in runs} == {
+        (d, bn, opt) for d in ("moons", "circles", "digits") for bn in (False, True) for opt in ("SGD", "Adam")}
+    targets = {"moons": 0.97, "circles": 0.95, "digits": 0.95}
+    assert metrics["targets"] == targets
+    for r in runs:
+        assert min(r["final_test_accuracy"]) >= targets[r["dataset"]], r["final_test_accuracy"]
+        # the final accuracy is the last point of the test curve: the curve and the table agree
+        assert r["histories"][0]["test_accuracy"][-1] == pytest.approx(r["final_test_accuracy"][0], abs=1e-12)
+        assert len(r["histories"][0]["train_loss"]) == r["epochs"]
+
+
+def test_batchnorm_never_slower_and_adam_faster_than_sgd_without_batchnorm(run):
+    _, _, metrics = run
+    by = {(r["dataset"], r["batchnorm"], r["optimizer"]): r["epochs_to_target"] for r in metrics["runs"]}
+    for d in ("moons", "circles", "digits"):
+        for opt in ("SGD", "Adam"):
+            for plain, bn in zip(by[d, False, opt], by[d, True, opt]):
+                assert bn is not None and (plain is None or bn <= plain), (d, opt, plain, bn)
+        for sgd, adam in zip(by[d, False, "SGD"], by[d, False, "Adam"]):
+            assert adam is not None and (sgd is None or adam < sgd), (d, sgd, adam)
+    assert metrics["batchnorm_never_slower"] and metrics["adam_faster_without_batchnorm"]
+
+
+def test_epochs_to_target_is_the_first_epoch_at_or_above_the_target():
+    assert mlp_toy.epochs_to_reach([0.5, 0.97, 0.96, 0.98], 0.97) == 2
+    assert mlp_toy.epochs_to_reach([0.5, 0.9], 0.97) is None
