@@ -23,15 +23,18 @@ class GradcheckError(RuntimeError):
 
 @contextmanager
 def _preserved(module):
-    """Run on float64 copies of the module's parameters; afterwards restore values, grads, buffers.
+    """Run on float64 copies of the module's parameters; afterwards put everything back as it was.
 
-    Buffers are restored because the probes run forward many times, and each forward of a
-    BatchNorm1d in train mode moves its running statistics. ``module`` may be None (a function).
+    The probes run forward and backward many times, which overwrites each layer's cache (so a
+    backward after gradcheck would otherwise differentiate the probe's input), its parameters'
+    grads, and, for BatchNorm1d in train mode, its running statistics. So every module's
+    attributes are saved and restored, and every parameter's data and grad. ``module`` may be
+    None (a function).
     """
     modules = list(module.modules()) if module is not None else []
     params = [p for m in modules for p in m.parameters(recurse=False)]
     saved_params = [(p, p.data, p.grad) for p in params]
-    saved_buffers = [(m, name, getattr(m, name)) for m in modules for name in m._buffer_names]
+    saved_attributes = [(m, dict(vars(m))) for m in modules]   # caches, buffers, mode
     try:
         for p in params:
             p.data = p.data.astype(np.float64)
@@ -39,8 +42,9 @@ def _preserved(module):
     finally:
         for p, data, grad in saved_params:
             p.data, p.grad = data, grad
-        for m, name, value in saved_buffers:
-            setattr(m, name, value)
+        for m, attributes in saved_attributes:
+            vars(m).clear()
+            vars(m).update(attributes)
 
 
 def _as_pair(module_or_fn):
@@ -57,7 +61,7 @@ def _as_pair(module_or_fn):
     return module_or_fn.forward, module_or_fn.backward, module_or_fn
 
 
-def gradcheck(module_or_fn, x, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               fast: bool = False, rng: np.random.Generator | None = None) -> bool:
     """Compare the analytic gradients of ``module_or_fn`` at ``x`` with central differences, in float64.
 
@@ -79,7 +83,7 @@ def gradcheck(module_or_fn, x, *, eps: float = 1e-6, atol: float = 1e-5, rtol: f
         GradcheckError: naming the tensor (``"input"`` or a parameter name), the worst index, and
         the analytic and numeric values there.
 
-    The module's parameter values, gradients and buffers are restored afterwards.
+    The module is left as it was: parameters, gradients, buffers and the cache of its last forward.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     x = np.array(x, dtype=np.float64)
@@ -95,6 +99,8 @@ def gradcheck(module_or_fn, x, *, eps: float = 1e-6, atol: float = 1e-5, rtol: f
         tensors = [("input", x, np.asarray(backward(v), dtype=np.float64))]
         if module is not None:
             for name, p in module.named_parameters():
+                if p.grad is None:
+                    raise GradcheckError(f"gradcheck: backward did not write {name}.grad")
                 tensors.append((name, p.data, np.array(p.grad, dtype=np.float64)))
 
         for name, t, analytic in tensors:
@@ -123,8 +129,8 @@ def _check_entries(name, t, analytic, L, eps, atol, rtol) -> None:
     if np.any(excess > 0):
         worst = np.unravel_index(np.argmax(excess), t.shape)
         raise GradcheckError(f"gradcheck: gradient of {name} disagrees with finite differences at index "
-                             f"{tuple(int(i) for i in worst)}: analytic {analytic[worst]!r}, "
-                             f"numeric {numeric[worst]!r}")
+                             f"{tuple(int(i) for i in worst)}: analytic {float(analytic[worst]):.12g}, "
+                             f"numeric {float(numeric[worst]):.12g}")
 
 
 def _check_direction(name, t, analytic, L, eps, atol, rtol, rng) -> None:
@@ -140,17 +146,17 @@ def _check_direction(name, t, analytic, L, eps, atol, rtol, rng) -> None:
     exact = float(np.sum(analytic * u))
     if abs(exact - numeric) > atol + rtol * abs(numeric):
         raise GradcheckError(f"gradcheck (fast): directional derivative of {name} disagrees with finite "
-                             f"differences: analytic {exact!r}, numeric {numeric!r}")
+                             f"differences: analytic {exact:.12g}, numeric {numeric:.12g}")
 
 
-def jacobian(module, x) -> np.ndarray:
+def jacobian(module, x: np.ndarray) -> np.ndarray:
     """The Jacobian ∂y/∂x of ``module`` at ``x``, by reverse mode: one backward per output entry.
 
     Row i is backward(eᵢ) (eᵢ the i-th unit vector in y's shape), which is eᵢᵀJ, the i-th row of
     J. Returns an array of shape (y.size, x.size). For Softmax on one row of length C this is
     the C×C matrix σᵢ(δᵢⱼ − σⱼ).
 
-    The module's parameter gradients and buffers are restored afterwards.
+    The module is left as it was: parameters, gradients, buffers and the cache of its last forward.
     """
     with _preserved(module):
         x = np.asarray(x, dtype=np.float64)
@@ -164,7 +170,7 @@ def jacobian(module, x) -> np.ndarray:
     return J
 
 
-def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x, eps: float = 1e-6) -> np.ndarray:
+def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """The Jacobian of ``f`` at ``x`` by central differences, in float64: (y.size, x.size).
 
     Column j is (f(x + ε eⱼ) − f(x − ε eⱼ)) / 2ε.

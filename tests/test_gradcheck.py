@@ -63,12 +63,52 @@ def test_gradcheck_catches_a_wrong_bias_gradient_and_names_it(fast):
         hn.gradcheck(_WrongBiasGradient(3, 2, rng=rng), rng.standard_normal((6, 3)), fast=fast, rng=rng)
 
 
-def test_gradcheck_error_names_worst_index_analytic_and_numeric_values():
+class _OneEntryWrong(Tanh):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        dx[2, 1] += 0.5  # the only wrong entry, and so the worst
+        return dx
+
+
+def test_gradcheck_error_names_the_worst_index_and_its_analytic_and_numeric_values():
     rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3))
     with pytest.raises(hn.GradcheckError) as info:
-        hn.gradcheck(_InputGradOnePercentOff(), rng.standard_normal((4, 3)), rng=rng)
+        hn.gradcheck(_OneEntryWrong(), x, rng=np.random.default_rng(0))
     message = str(info.value)
-    assert "index" in message and "analytic" in message and "numeric" in message
+    assert "input" in message and "index (2, 1)" in message
+    v = np.random.default_rng(0).standard_normal((4, 3))   # gradcheck's upstream gradient for this rng
+    true = v[2, 1] * (1 - np.tanh(x[2, 1]) ** 2)
+    analytic = float(message.split("analytic ")[1].split(",")[0])
+    numeric = float(message.split("numeric ")[1])
+    assert analytic == pytest.approx(true + 0.5, rel=1e-11)  # printed to 12 digits
+    assert numeric == pytest.approx(true, rel=1e-6)
+
+
+def test_gradcheck_says_when_backward_writes_no_parameter_gradient():
+    class _ForgetsBias(Linear):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.bias.grad = None
+            return dx
+
+    with pytest.raises(hn.GradcheckError, match="did not write bias.grad"):
+        hn.gradcheck(_ForgetsBias(2, 2, rng=0), np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("check", [hn.gradcheck, hn.jacobian])
+def test_gradcheck_and_jacobian_leave_the_forward_cache_of_the_last_call(check):
+    # forward(x1), then a check on x2, then backward: the gradients must be those at x1.
+    rng = np.random.default_rng(11)
+    model = hn.Sequential(Linear(3, 4, rng=rng), BatchNorm1d(4), Tanh())
+    x1, x2, dout = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    model(x1)
+    expected_dx = model.backward(dout)
+    expected_dW = model[0].weight.grad.copy()
+    model(x1)
+    check(model, x2)
+    np.testing.assert_array_equal(model.backward(dout), expected_dx)
+    np.testing.assert_array_equal(model[0].weight.grad, expected_dW)
 
 
 def test_gradcheck_accepts_a_function_and_its_vjp():
