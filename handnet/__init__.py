@@ -29,7 +29,8 @@ from handnet.checkpoint import load, save
 from handnet.evaluation import evaluate, predict
 from handnet.gradcheck import GradcheckError, gradcheck, jacobian, numerical_jacobian
 from handnet.loss import Loss
-from handnet.module import Module, Sequential
+from handnet.module import Module
+from handnet.sequential import Sequential
 from handnet.parameter import Parameter
 from handnet.train import History, TrainingDiverged, fit
 

@@ -1,4 +1,4 @@
-"""Module and Sequential: the containers every layer and network is built from.
+"""Module: the base class every layer and network is built from.
 
 The protocol (every layer in ``handnet.layers`` follows it):
 
@@ -119,11 +119,14 @@ class Module:
 
         Every key must be present and of the right shape, and no key may be extra; all of this
         is checked before anything is written, so on error the module is left exactly as it was.
-        Values are cast to the dtype the module already holds.
+        Values are cast to the dtype the module already holds, but only where nothing is lost:
+        a float may go to float32 or float64, an integer buffer (``num_batches_tracked``) takes
+        only integers.
 
         Raises:
             KeyError: a key is missing or unexpected.
-            ValueError: a value has the wrong shape or is not an array of real numbers.
+            ValueError: a value has the wrong shape, is not an array of real numbers, is not finite,
+                or holds fractions for an integer buffer.
         """
         expected = dict(self._state_items())
         missing = [k for k in expected if k not in state]
@@ -139,6 +142,10 @@ class Module:
                 raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
             if value.shape != current.shape:
                 raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"load_state_dict: {key!r} holds NaN or inf")
+            if current.dtype.kind in "iu" and not np.all(value == np.round(value)):
+                raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
             converted[key] = np.array(value, dtype=current.dtype, copy=True)
         for key, value in converted.items():
             self._assign_state(key.split("."), value)
@@ -161,51 +168,3 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
-
-
-class Sequential(Module):
-    """A chain of modules: ``y = f_K(… f_2(f_1(x)))``.
-
-    Forward:  x_0 = x,  x_k = f_k(x_{k-1}),  y = x_K.
-    Backward: the chain rule, right to left: g_K = dout,  g_{k-1} = f_k.backward(g_k),  dx = g_0.
-              Each f_k.backward also writes the gradients of f_k's own parameters.
-
-    Children are named ``"0"``, ``"1"``, … as in ``torch.nn.Sequential``, so parameter names and
-    state-dict keys are PyTorch's (``"0.weight"``, ``"1.running_mean"``, …).
-    """
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} must be a Module, got {type(m).__name__}")
-        self.layers = list(modules)
-
-    def named_children(self) -> Iterator[tuple[str, Module]]:
-        for i, m in enumerate(self.layers):
-            yield str(i), m
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        for i, layer in enumerate(self.layers):
-            try:
-                x = layer(x)
-            except ValueError as e:
-                # Say where in the chain the bad input arrived; the layer's message says what was wrong.
-                raise ValueError(f"Sequential[{i}] ({type(layer).__name__}): {e}") from e
-        return x
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
-
-    def __getitem__(self, index: int) -> Module:
-        if isinstance(index, slice):
-            return Sequential(*self.layers[index])
-        return self.layers[index]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self.layers)

@@ -51,8 +51,10 @@ def test_load_state_dict_refuses_missing_extra_or_misshapen_keys_and_changes_not
     misshapen = dict(good, **{"3.weight": np.zeros((10, 127))})
     objects = dict(good, **{"0.bias": np.array([None] * 128, dtype=object)})
     complex_ = dict(good, **{"0.bias": np.ones(128, dtype=complex)})
+    not_finite = dict(good, **{"1.running_var": np.full(128, np.nan)})
+    fractional_count = dict(good, **{"1.num_batches_tracked": np.array(2.9)})
     for bad, error in [(missing, KeyError), (extra, KeyError), (misshapen, ValueError), (objects, ValueError),
-                       (complex_, ValueError)]:
+                       (complex_, ValueError), (not_finite, ValueError), (fractional_count, ValueError)]:
         with pytest.raises(error):
             model.load_state_dict(bad)
         after = model.state_dict()
@@ -113,11 +115,11 @@ def test_every_layer_keeps_the_input_float_dtype(layer, dtype):
 def test_float32_network_agrees_with_float64_to_float32_precision():
     rng = np.random.default_rng(5)
     model = hn.Sequential(Linear(4, 5, rng=rng), BatchNorm1d(5), Sigmoid(), Linear(5, 2, rng=rng))
-    x = rng.standard_normal((6, 4))
+    x, dout = rng.standard_normal((6, 4)), rng.standard_normal((6, 2))
     y64 = model(x)
-    dx64 = model.backward(np.ones_like(y64))
+    dx64 = model.backward(dout)
     y32 = model(x.astype(np.float32))
-    dx32 = model.backward(np.ones_like(y32))
+    dx32 = model.backward(dout.astype(np.float32))
     np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dx32, dx64, rtol=1e-3, atol=1e-5)
 
@@ -126,3 +128,18 @@ def test_repr_reads_like_torchs():
     text = repr(hn.Sequential(Linear(2, 3), BatchNorm1d(3)))
     assert "(0): Linear(in_features=2, out_features=3, bias=True)" in text
     assert "(1): BatchNorm1d(3, eps=1e-05, momentum=0.1)" in text
+
+
+def test_relu_keeps_nan_as_torch_does_so_a_broken_network_is_not_hidden():
+    x = np.array([[np.nan, -1.0, 2.0]])
+    ours = ReLU()(x)
+    theirs = torch.relu(torch.as_tensor(x)).numpy()
+    np.testing.assert_array_equal(ours, theirs)  # NaN compares equal to NaN here
+    assert np.isnan(ours[0, 0])
+
+
+def test_linear_takes_an_int_seed_and_the_same_seed_gives_the_same_weights():
+    a, b = Linear(3, 2, rng=7), Linear(3, 2, rng=7)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    assert np.abs(a.bias.data).max() <= 1 / np.sqrt(3)  # the bias too starts in (-1/√D, 1/√D)

@@ -55,9 +55,10 @@ class BatchNorm1d(Module):
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) or num_features < 1:
             raise ValueError(f"BatchNorm1d: num_features must be a positive integer, got {num_features!r}")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
+        if not isinstance(eps, (int, float, np.integer, np.floating)) or not eps > 0:
+            raise ValueError(f"BatchNorm1d: eps must be a positive number, got {eps!r}")
+        if momentum is not None and (not isinstance(momentum, (int, float, np.integer, np.floating))
+                                     or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
         self.num_features = int(num_features)
         self.eps = float(eps)
@@ -90,7 +91,7 @@ class BatchNorm1d(Module):
             var = self.running_var.astype(x.dtype, copy=False)
         self.used_batch_stats = self.training
         self.inv_std = 1.0 / np.sqrt(var + np.asarray(self.eps, dtype=x.dtype))  # (D,)
-        self.x_hat = (x - mean) * self.inv_std                                  # (N, D)
+        self.x_hat = (x - mean) * self.inv_std                                  # (N, D) − (D,), times (D,)
         return self.x_hat * self.weight.data.astype(x.dtype, copy=False) + self.bias.data.astype(x.dtype, copy=False)
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
@@ -111,6 +112,7 @@ class BatchNorm1d(Module):
         if not self.used_batch_stats:
             return g * inv_std
         n = x_hat.shape[0]
+        # Each sum is over the batch, one number per feature: (N, D) − (D,) − (N, D) ⊙ (D,).
         return (inv_std / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
 
     def extra_repr(self) -> str:

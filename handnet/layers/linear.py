@@ -27,13 +27,14 @@ class Linear(Module):
     Attributes:
         weight: Parameter (M, D), as ``torch.nn.Linear`` (out_features, in_features).
         bias:   Parameter (M,), or None when ``bias=False``.
-        Both start uniform in (-1/√D, 1/√D), PyTorch's default.
+        Both start uniform in (-1/√D, 1/√D), PyTorch's default, drawn from ``rng`` (a Generator,
+        an int seed, or None for fresh randomness).
 
     Cached by forward: ``x`` (the input, needed for dW).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 rng: np.random.Generator | None = None, dtype=np.float64) -> None:
+                 rng: np.random.Generator | int | None = None, dtype=np.float64) -> None:
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -42,7 +43,7 @@ class Linear(Module):
             raise ValueError(f"Linear: dtype must be a floating type, got {dtype!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        rng = np.random.default_rng() if rng is None else rng
+        rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds a new one
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None

@@ -26,7 +26,7 @@ class ReLU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "ReLU")
         self.mask = x > 0
-        return np.where(self.mask, x, np.zeros((), dtype=x.dtype))
+        return np.maximum(x, 0)  # keeps NaN as NaN (as torch does), so a broken network is not hidden
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.mask, "ReLU")
