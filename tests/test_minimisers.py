@@ -132,12 +132,25 @@ def test_gd_on_separable_classes_with_a_gap_warns_as_soon_as_an_iterate_separate
     assert not result.converged and np.all(np.isfinite(result.x))
 
 
-def test_logistic_no_minimiser_needs_every_margin_positive_and_no_penalty():
+def test_logistic_no_minimiser_needs_margins_nonnegative_some_positive_and_no_penalty():
     X, y = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 0.0, 1.0])
     assert Logistic(X, y).no_minimiser(np.array([1.0, 1.0])) is not None         # margins 1, 1, 1
+    assert Logistic(X, y).no_minimiser(np.array([1.0, 0.0])) is not None         # 1, 1, 0: quasi-complete
     assert Logistic(X, y).no_minimiser(np.array([1.0, -1.0])) is None            # third margin −1
-    assert Logistic(X, y).no_minimiser(np.array([1.0, 0.0])) is None             # third margin 0
+    assert Logistic(X, y).no_minimiser(np.zeros(2)) is None                      # all margins 0: no evidence
     assert Logistic(X, y, lam=0.1).no_minimiser(np.array([1.0, 1.0])) is None    # the penalty has a minimiser
+
+
+def test_newton_warns_on_quasi_complete_separation_points_on_the_boundary():
+    # Separable classes plus two points at the origin with opposite labels: every w keeps those two
+    # at margin 0, so no w separates strictly, yet there is still no minimiser (Albert & Anderson).
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((500, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]) > 0).astype(float)
+    X, y = np.vstack([X, np.zeros((2, 3))]), np.append(y, [0.0, 1.0])
+    with pytest.warns(ConvergenceWarning, match="separable"):
+        result = newton(Logistic(X, y), np.zeros(3), max_iter=200)
+    assert not result.converged and np.all(np.isfinite(result.x))
 
 
 def test_convergence_warning_is_a_user_warning_not_a_runtime_warning():
@@ -227,3 +240,9 @@ def test_gd_refuses_a_step_that_is_not_positive_and_finite(lr):
 def test_a_starting_point_of_the_wrong_shape_is_refused_naming_w(minimiser):
     with pytest.raises(ValueError, match=r"w must have shape \(6,\)"):
         minimiser(ridge_problem(), np.zeros(5))
+
+
+def test_gd_with_the_default_step_refuses_an_objective_with_no_curvature():
+    objective = Ridge(np.zeros((5, 2)), np.ones(5), lam=0.0)   # L = 0: 1/L is no step
+    with pytest.raises(ValueError, match="lr"):
+        gradient_descent(objective, np.zeros(2))

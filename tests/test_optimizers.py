@@ -167,3 +167,14 @@ def test_a_parameter_listed_twice_is_refused():
     p = hn.Parameter(np.zeros(2))
     with pytest.raises(ValueError, match="more than once"):
         SGD([p, p], lr=0.1)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps)])
+def test_a_gradient_of_the_wrong_shape_stops_the_step_before_any_parameter_moves(make):
+    a, b = hn.Parameter(np.ones(2)), hn.Parameter(np.ones(3))
+    opt = make([a, b])
+    a.grad, b.grad = np.full(2, 0.5), np.ones(4)          # b's gradient is misshapen
+    with pytest.raises(ValueError, match=r"params\[1\]"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, np.ones(2))
+    assert opt.state == {}

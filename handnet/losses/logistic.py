@@ -24,14 +24,16 @@ class Logistic(Objective):
                its digits when σ(z) rounds to 1 (z ≳ 37), where 1 − σ(z) would be exactly 0.
     Constants: σ(1 − σ) ≤ 1/4, so ∇²f ⪯ XᵀX/(4n) + λI: lipschitz = λ_max(XᵀX)/(4n) + λ.
                strong_convexity = λ: S → 0 for large margins, so no better bound holds for all w.
-    Convention: multiplying f by 1/(nλ) gives C Σᵢ ℓᵢ + ½‖w‖² with C = 1/(nλ), scikit-learn's
+    Convention: dividing f by λ gives C Σᵢ ℓᵢ + ½‖w‖² with C = 1/(nλ), scikit-learn's
                ``LogisticRegression(C=1/(n*lam), fit_intercept=False)``; the value is torch's
                ``F.binary_cross_entropy_with_logits(X @ w, y) + lam/2 * w @ w``. For an intercept,
                add a column of ones to X (it is then penalised like the other weights).
 
     With λ = 0 and linearly separable classes there is no minimiser: if every margin
-    (2yᵢ − 1)xᵢᵀw is positive, f(cw) decreases towards 0 as c → ∞. ``no_minimiser`` detects such
-    a w, so that minimisers stop and say so.
+    (2yᵢ − 1)xᵢᵀw is positive, f(cw) decreases towards 0 as c → ∞. The same holds when the
+    margins are all ≥ 0 and some are > 0 ("quasi-complete separation": the points with margin 0
+    lie on the boundary and add log 2 whatever c is). ``no_minimiser`` detects such a w, so that
+    minimisers stop and say so.
 
     Shapes:
         X: (n, d), y: (n,) with values in {0, 1}, w: (d,).
@@ -73,14 +75,14 @@ class Logistic(Objective):
         return self.lam
 
     def no_minimiser(self, w: np.ndarray) -> str | None:
-        """A message if λ = 0 and w classifies every sample correctly with a positive margin, else None."""
+        """A message if λ = 0 and w separates the classes (every margin ≥ 0, some > 0), else None."""
         if self.lam > 0:
             return None
         margins = (2 * self.y - 1) * (self.X @ self.check_w(w))   # (n,)
-        if np.all(margins > 0):
-            return ("Logistic: the classes look separable — w classifies every sample correctly with a "
-                    "positive margin, so with lam=0 the loss has no minimiser (it keeps decreasing towards "
-                    "0 as ‖w‖ grows); use a penalty lam > 0")
+        if np.all(margins >= 0) and np.any(margins > 0):
+            return ("Logistic: the classes look separable — w classifies every sample correctly (margins ≥ 0, "
+                    "some > 0), so with lam=0 the loss has no minimiser (it keeps decreasing as ‖w‖ grows); "
+                    "use a penalty lam > 0")
         return None
 
     def __repr__(self) -> str:

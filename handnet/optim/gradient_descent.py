@@ -41,7 +41,11 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     """
     tol, max_iter = check_stopping(tol, max_iter, "gradient_descent")
     if lr is None:
-        lr = 1.0 / objective.lipschitz
+        L = objective.lipschitz
+        if not L > 0:
+            raise ValueError(f"gradient_descent: the objective's Lipschitz constant is {L!r}, so 1/L is no step; "
+                             f"pass lr explicitly (f is constant along every direction the data spans)")
+        lr = 1.0 / L
     elif isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"gradient_descent: lr must be a finite number > 0 or None (for 1/L), got {lr!r}")
     lr = float(lr)
@@ -68,7 +72,7 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
         # Allow a rise within the rounding error of f: near the minimiser f stops changing.
         if not f_new <= f + 64 * np.finfo(np.float64).eps * max(1.0, abs(f)):
             message = (f"the value rose from {f!r} to {f_new!r}: the step lr = {lr:.3e} is too large "
-                       f"(below 2/L = {2 / objective.lipschitz:.3e} every step decreases f)")
+                       f"(for a convex f, every step below 2/L decreases f)")
             warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
             break
         w, f, g = w_new, f_new, objective.grad(w_new)

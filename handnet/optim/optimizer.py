@@ -49,14 +49,17 @@ class Optimizer:
         self.state: dict[Parameter, dict] = {}
 
     def step(self) -> None:
-        """Update every parameter that has a gradient; skip those whose ``.grad`` is None."""
+        """Update every parameter that has a gradient; skip those whose ``.grad`` is None.
+
+        Every gradient is checked before any parameter changes, so a bad one leaves all as they were.
+        """
+        for i, p in enumerate(self.params):
+            if p.grad is not None and p.grad.shape != p.data.shape:
+                raise ValueError(f"{type(self).__name__}.step: params[{i}] has shape {p.data.shape} but a gradient "
+                                 f"of shape {p.grad.shape}")
         for p in self.params:
-            if p.grad is None:
-                continue
-            if p.grad.shape != p.data.shape:
-                raise ValueError(f"{type(self).__name__}.step: a gradient of shape {p.grad.shape} was written to a "
-                                 f"parameter of shape {p.data.shape}")
-            self.update(p, p.grad, self.state.setdefault(p, {}))
+            if p.grad is not None:
+                self.update(p, p.grad, self.state.setdefault(p, {}))
 
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:
         """Change ``p.data`` in place given its gradient ``g``; ``state`` is p's own dict."""
