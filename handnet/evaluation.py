@@ -21,6 +21,7 @@ import numpy as np
 from handnet._checks import check_finite
 from handnet.layers.softmax_cross_entropy import SoftmaxCrossEntropy
 from handnet.loss import Loss
+from handnet.losses.bce_with_logits import BCEWithLogitsLoss
 from handnet.module import Module
 
 
@@ -61,9 +62,7 @@ def accuracy_rule(loss: Loss, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray
     """The accuracy function for (loss, targets) by the rule in the module docstring, or None."""
     if isinstance(loss, SoftmaxCrossEntropy) and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
         return lambda logits, labels: float(np.mean(np.argmax(logits, axis=1) == labels))
-    from handnet import losses  # late: the set of losses may grow
-    bce = getattr(losses, "BCEWithLogitsLoss", None)
-    if bce is not None and isinstance(loss, bce) and np.all((y == 0) | (y == 1)):
+    if isinstance(loss, BCEWithLogitsLoss) and np.all((y == 0) | (y == 1)):
         return lambda logits, targets: float(np.mean((logits > 0) == (targets == 1)))
     return None
 

@@ -15,7 +15,7 @@ class Parameter:
             it never adds to what was there, so there is nothing to zero between steps.
     """
 
-    def __init__(self, data) -> None:
+    def __init__(self, data: np.ndarray) -> None:
         data = np.array(data)  # always a copy: the Parameter owns its values
         if not np.issubdtype(data.dtype, np.floating):
             data = data.astype(np.float64)

@@ -68,7 +68,6 @@ def test_2_16_16_2_relu_net_reaches_97_percent_on_moons_where_a_linear_model_can
     assert accuracies["linear"] < 0.90, accuracies  # the moons are not linearly separable: the hidden layers do it
 
 
-@pytest.mark.skipif(not hasattr(losses, "BCEWithLogitsLoss"), reason="BCEWithLogitsLoss not in handnet.losses")
 def test_bce_with_logits_on_0_1_targets_reports_accuracy_of_the_sign_of_the_logit():
     ds = data.breast_cancer(seed=0)
     model, bce = mlp([30, 8, 1]), losses.BCEWithLogitsLoss()
@@ -207,7 +206,6 @@ def test_huge_learning_rate_stops_with_training_diverged_not_the_losss_value_err
     assert model.training  # the mode is restored on the way out
 
 
-@pytest.mark.skipif(not hasattr(losses, "MSELoss"), reason="MSELoss not in handnet.losses")
 def test_gradient_descent_beyond_two_over_the_largest_curvature_diverges_on_linear_regression():
     # MSE of a linear model has Hessian (2/n) XᵀX with largest eigenvalue 2κ = 200; SGD on the whole
     # batch is stable only for lr < 2/200 = 0.01. With lr = 0.05 the error grows ×9 per step.

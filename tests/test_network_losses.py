@@ -7,16 +7,9 @@ import torch.nn.functional as F
 
 from handnet import numerical_jacobian
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
-from tests.torch_compare import assert_close
+from tests.torch_compare import assert_close, torch_loss
 
 SHAPES = [(1,), (7,), (4, 3), (2, 3, 5)]
-
-
-def _torch_loss(torch_fn, pred, target):
-    pt = torch.tensor(pred, requires_grad=True)
-    loss = torch_fn(pt, torch.as_tensor(target))
-    loss.backward()
-    return loss.item(), pt.grad
 
 
 # ---- MSELoss ------------------------------------------------------------------------------
@@ -25,7 +18,7 @@ def test_mse_matches_torch_value_and_gradient_two_residual_over_n(shape):
     rng = np.random.default_rng(len(shape))
     pred, target = rng.standard_normal(shape), rng.standard_normal(shape)
     mse = MSELoss()
-    value, grad = _torch_loss(F.mse_loss, pred, target)
+    value, grad = torch_loss(F.mse_loss, pred, target)
     assert_close(mse(pred, target), value, "MSE value")
     assert_close(mse.backward(), grad, "dL/dpred")
 
@@ -59,7 +52,7 @@ def test_bce_matches_torch_value_and_gradient_sigmoid_minus_target_over_n(shape)
     z = 3 * rng.standard_normal(shape)
     y = rng.integers(0, 2, shape).astype(np.float64)
     bce = BCEWithLogitsLoss()
-    value, grad = _torch_loss(F.binary_cross_entropy_with_logits, z, y)
+    value, grad = torch_loss(F.binary_cross_entropy_with_logits, z, y)
     assert_close(bce(z, y), value, "BCE value")
     assert_close(bce.backward(), grad, "dL/dlogits")
 
@@ -68,7 +61,7 @@ def test_bce_with_soft_targets_matches_torch():
     rng = np.random.default_rng(3)
     z, y = rng.standard_normal((5, 2)), rng.uniform(size=(5, 2))
     bce = BCEWithLogitsLoss()
-    value, grad = _torch_loss(F.binary_cross_entropy_with_logits, z, y)
+    value, grad = torch_loss(F.binary_cross_entropy_with_logits, z, y)
     assert_close(bce(z, y), value, "BCE value")
     assert_close(bce.backward(), grad, "dL/dlogits")
 
@@ -81,7 +74,7 @@ def test_bce_is_finite_and_matches_torch_for_logits_of_plus_minus_a_thousand():
     value = bce(z, y)               # RuntimeWarnings (overflow) are errors in this test suite
     grad = bce.backward()
     assert np.isfinite(value) and np.all(np.isfinite(grad))
-    torch_value, torch_grad = _torch_loss(F.binary_cross_entropy_with_logits, z, y)
+    torch_value, torch_grad = torch_loss(F.binary_cross_entropy_with_logits, z, y)
     assert_close(value, torch_value, "BCE value at ±1000")
     assert_close(grad, torch_grad, "dL/dlogits at ±1000")
     assert value == pytest.approx((2000 + np.log(2)) / 7, rel=1e-15)

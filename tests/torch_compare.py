@@ -103,3 +103,11 @@ def compare_with_torch(module: hn.Module, x: np.ndarray, *, rng: np.random.Gener
             assert_close(ours, torchs, what, tol, zero_atol=1e-12 * scale)
         for p in theirs.values():
             p.grad = None
+
+
+def torch_loss(torch_fn, pred: np.ndarray, target) -> tuple[float, torch.Tensor]:
+    """torch's value and gradient ∂L/∂pred of ``torch_fn(pred, target)`` (e.g. F.cross_entropy), in float64."""
+    pred_t = torch.tensor(pred, dtype=torch.float64, requires_grad=True)
+    value = torch_fn(pred_t, torch.as_tensor(target))
+    value.backward()
+    return value.item(), pred_t.grad

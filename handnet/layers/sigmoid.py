@@ -24,6 +24,8 @@ class Sigmoid(Module):
 
     Forward:   y = σ(x) = 1 / (1 + e^(−x))
     Backward:  dx = dout ⊙ y ⊙ (1 − y)       since σ'(x) = σ(x)(1 − σ(x))
+               (For x ≳ 37, y rounds to 1 and this gives exactly 0, as torch does; the Logistic
+               objective, which needs those tiny curvatures, computes σ(x)σ(−x) instead.)
 
     Shapes: x and y of any shape, the same.
     Cached by forward: ``y`` (the derivative is written in terms of the output).

@@ -20,6 +20,8 @@ class SoftmaxCrossEntropy(Loss):
                using ∂ log pⱼ/∂z_c = δⱼ_c − p_c and Σⱼ Tⱼ = 1. The 1/N is the mean's.
                This fused gradient is why the pair is one class: it holds only for softmax followed
                by cross-entropy, and it is better conditioned than chaining the two backwards.
+    Hessian:   for each row n, ∂²L/∂zₙ∂zₙᵀ = (diag(pₙ) − pₙpₙᵀ) / N (the softmax Jacobian, over N);
+               rows do not interact. It is positive semi-definite, so L is convex in the logits.
     Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``).
 
     Shapes:
