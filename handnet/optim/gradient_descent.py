@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from handnet.losses.objective import Objective
-from handnet.optim.result import ConvergenceWarning, OptimizeResult, check_stopping
+from handnet.optim.result import ConvergenceWarning, OptimizeResult, Trace, check_stopping
 
 
 def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
@@ -52,21 +52,8 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
 
     w = objective.check_w(w0).copy()
     f, g = objective.value(w), objective.grad(w)
-    history = {"value": [f], "grad_norm": [float(np.linalg.norm(g))], "step_size": []}
-    if callback is not None:
-        callback(w.copy())
-    while True:
-        reason = objective.no_minimiser(w)
-        if reason is not None:
-            warnings.warn(reason, ConvergenceWarning, stacklevel=2)
-            message = reason
-            break
-        if history["grad_norm"][-1] <= tol:
-            message = f"converged: ‖∇f‖ = {history['grad_norm'][-1]:.3e} ≤ tol = {tol:.1e}"
-            break
-        if len(history["step_size"]) == max_iter:
-            message = f"stopped after max_iter = {max_iter} updates with ‖∇f‖ = {history['grad_norm'][-1]:.3e}"
-            break
+    trace = Trace(w, f, g, callback)
+    while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         w_new = w - lr * g
         f_new = objective.value(w_new)
         # Allow a rise within the rounding error of f: near the minimiser f stops changing.
@@ -76,10 +63,5 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
             warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
             break
         w, f, g = w_new, f_new, objective.grad(w_new)
-        history["value"].append(f)
-        history["grad_norm"].append(float(np.linalg.norm(g)))
-        history["step_size"].append(lr)
-        if callback is not None:
-            callback(w.copy())
-    return OptimizeResult(x=w, fun=f, n_iter=len(history["step_size"]),
-                          converged=history["grad_norm"][-1] <= tol, message=message, history=history)
+        trace.record(w, f, g, lr)
+    return trace.result(w, f, tol, message)

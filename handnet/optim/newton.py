@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from handnet._linalg import cholesky_solve
 from handnet.losses.objective import Objective
-from handnet.optim.result import ConvergenceWarning, OptimizeResult, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_stopping
 
 ARMIJO_C = 1e-4       # accept t when f(w + t·d) ≤ f(w) + ARMIJO_C · t · ∇f(w)ᵀd
 BACKTRACK = 0.5       # otherwise try t·BACKTRACK
@@ -96,23 +95,9 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
     tol, max_iter = check_stopping(tol, max_iter, "newton")
     w = objective.check_w(w0).copy()
     f, g = objective.value(w), objective.grad(w)
-    history = {"value": [f], "grad_norm": [float(np.linalg.norm(g))], "step_size": []}
-    if callback is not None:
-        callback(w.copy())
-    while True:
-        g_norm = history["grad_norm"][-1]
-        reason = objective.no_minimiser(w)
-        if reason is not None:
-            warnings.warn(reason, ConvergenceWarning, stacklevel=2)
-            message = reason
-            break
-        if g_norm <= tol:
-            message = f"converged: ‖∇f‖ = {g_norm:.3e} ≤ tol = {tol:.1e}"
-            break
-        if len(history["step_size"]) == max_iter:
-            message = f"stopped after max_iter = {max_iter} updates with ‖∇f‖ = {g_norm:.3e}"
-            break
-
+    trace = Trace(w, f, g, callback)
+    while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
+        g_norm = trace.grad_norm
         d, _ = newton_direction(objective.hessian(w), g)
         decrement_sq = -float(g @ d)                     # λ² > 0: d is a descent direction
         if decrement_sq <= ROUNDING * max(1.0, abs(f)):
@@ -133,10 +118,5 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
             g_new = objective.grad(w_new)
 
         w, f, g = w_new, f_new, g_new
-        history["value"].append(f)
-        history["grad_norm"].append(float(np.linalg.norm(g)))
-        history["step_size"].append(t)
-        if callback is not None:
-            callback(w.copy())
-    return OptimizeResult(x=w, fun=f, n_iter=len(history["step_size"]),
-                          converged=history["grad_norm"][-1] <= tol, message=message, history=history)
+        trace.record(w, f, g, t)
+    return trace.result(w, f, tol, message)

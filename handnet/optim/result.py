@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,3 +49,53 @@ def check_stopping(tol: float, max_iter: int, who: str) -> tuple[float, int]:
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"{who}: max_iter must be an integer ≥ 0, got {max_iter!r}")
     return float(tol), int(max_iter)
+
+
+class Trace:
+    """What both minimisers keep while they iterate: the history, the callback, the stopping tests.
+
+    ``Trace(w_0, f(w_0), ∇f(w_0), callback)`` starts the record; ``record(w, f, g, t)`` adds an
+    update; ``stop_reason(...)`` says why to stop before the next update, or None to go on;
+    ``result(...)`` packs it all into an ``OptimizeResult``.
+    """
+
+    def __init__(self, w: np.ndarray, f: float, g: np.ndarray,
+                 callback: Callable[[np.ndarray], None] | None) -> None:
+        self.history: dict[str, list[float]] = {"value": [], "grad_norm": [], "step_size": []}
+        self.callback = callback
+        self._append(w, f, g)
+
+    def _append(self, w: np.ndarray, f: float, g: np.ndarray) -> None:
+        self.history["value"].append(f)
+        self.history["grad_norm"].append(float(np.linalg.norm(g)))
+        if self.callback is not None:
+            self.callback(w.copy())
+
+    def record(self, w: np.ndarray, f: float, g: np.ndarray, step: float) -> None:
+        """Add the update that reached w (value f, gradient g) with step length ``step``."""
+        self.history["step_size"].append(step)
+        self._append(w, f, g)
+
+    @property
+    def n_iter(self) -> int:
+        return len(self.history["step_size"])
+
+    @property
+    def grad_norm(self) -> float:
+        return self.history["grad_norm"][-1]
+
+    def stop_reason(self, objective, w: np.ndarray, tol: float, max_iter: int) -> str | None:
+        """Why to stop at w, or None. Warns (ConvergenceWarning) when the objective has no minimiser."""
+        reason = objective.no_minimiser(w)
+        if reason is not None:
+            warnings.warn(reason, ConvergenceWarning, stacklevel=3)   # at the caller of the minimiser
+            return reason
+        if self.grad_norm <= tol:
+            return f"converged: ‖∇f‖ = {self.grad_norm:.3e} ≤ tol = {tol:.1e}"
+        if self.n_iter == max_iter:
+            return f"stopped after max_iter = {max_iter} updates with ‖∇f‖ = {self.grad_norm:.3e}"
+        return None
+
+    def result(self, w: np.ndarray, f: float, tol: float, message: str) -> OptimizeResult:
+        return OptimizeResult(x=w, fun=f, n_iter=self.n_iter, converged=self.grad_norm <= tol,
+                              message=message, history=self.history)
