@@ -1,0 +1,82 @@
+"""The backprop_layers experiment in quick mode: it writes its report, our gradients match torch's and
+finite differences layer by layer, and the deep sigmoid net's gradients vanish where BatchNorm's do not."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from experiments import backprop_layers
+
+PLOTS = ["differences.png", "grad_norms.png", "grad_profile.png"]
+
+
+def run_quick(out):
+    returned = backprop_layers.main(out, quick=True, seed=0)
+    return out, returned, json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    pytest.importorskip("torch")
+    return run_quick(tmp_path_factory.mktemp("experiments") / backprop_layers.NAME)
+
+
+def test_writes_report_metrics_and_every_plot_it_embeds(run):
+    out, returned, metrics = run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for name in PLOTS:
+        assert (out / name).stat().st_size > 10_000, name
+        assert f"]({name})" in report
+    assert "The numbers bear the claim out." in report
+    assert returned["claim_holds"] is True and metrics["claim_holds"] is True
+
+
+def test_every_layer_gradient_equals_torch_to_1e_10_and_finite_differences_to_1e_6(run):
+    _, _, metrics = run
+    layers = metrics["layers"]
+    kinds = [r["layer"] for r in layers]
+    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "Tanh", "Linear", "Sigmoid", "Linear",
+                     "SoftmaxCrossEntropy"]
+    assert metrics["reference"] == "torch"
+    assert metrics["loss"] == pytest.approx(metrics["torch_loss"], rel=1e-12)
+    for r in layers:
+        assert set(r["torch_difference"]) == set(r["fd_difference"]) == set(r["grad_norm"])
+        assert max(r["torch_difference"].values()) <= 1e-10, r
+        assert max(r["fd_difference"].values()) <= 1e-6, r
+        assert r["grad_norm"]["input"] > 0
+    assert metrics["max_torch_difference"] <= 1e-10 and metrics["max_fd_difference"] <= 1e-6
+    assert layers[1]["output_mean"] == pytest.approx(0, abs=1e-12)   # BatchNorm with γ = 1, β = 0: mean 0, std 1
+    assert layers[1]["output_std"] == pytest.approx(1, abs=1e-3)
+
+
+def test_deep_sigmoid_gradient_vanishes_and_batchnorm_keeps_every_layer_within_half_of_the_last(run):
+    _, _, metrics = run
+    nets = metrics["nets"]
+    assert metrics["depth"] + 1 == len(nets["sigmoid"]["grad_norms"][0])    # one norm per Linear layer
+    sigmoid = np.array(nets["sigmoid"]["grad_norms"])                        # (epochs, layers)
+    assert np.all(sigmoid[:, 0] / sigmoid[:, -1] < 1e-3)
+    assert np.all(np.diff(sigmoid, axis=1) > 0)                     # shrinking at every layer on the way down
+    bn = np.array(nets["ReLU + BatchNorm"]["grad_norms"])
+    assert np.all(bn / bn[:, -1:] >= 0.5)
+    assert metrics["sigmoid_max_first_over_last"] == pytest.approx((sigmoid[:, 0] / sigmoid[:, -1]).max())
+    assert metrics["batchnorm_min_ratio"] == pytest.approx((bn / bn[:, -1:]).min())
+    assert metrics["checks"] == dict(torch=True, finite_differences=True, sigmoid_vanishes=True, batchnorm_keeps=True)
+
+
+def test_without_torch_the_layers_are_checked_against_finite_differences_only(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)   # `import torch` now raises ImportError
+    _, returned, metrics = run_quick(tmp_path / backprop_layers.NAME)
+    assert metrics["reference"] == "finite differences" and metrics["max_torch_difference"] is None
+    assert all(r["torch_difference"] is None for r in metrics["layers"])
+    assert metrics["max_fd_difference"] <= 1e-6
+    assert returned["claim_holds"] is True
+    assert "torch is not installed" in (tmp_path / backprop_layers.NAME / "report.md").read_text(encoding="utf-8")
+
+
+def test_relative_difference_is_on_the_scale_of_the_reference():
+    assert backprop_layers.relative_difference(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 0.5
+    assert backprop_layers.relative_difference(np.zeros(2), np.zeros(2)) == 0.0
