@@ -80,3 +80,12 @@ def test_without_torch_the_layers_are_checked_against_finite_differences_only(tm
 def test_relative_difference_is_on_the_scale_of_the_reference():
     assert backprop_layers.relative_difference(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 0.5
     assert backprop_layers.relative_difference(np.zeros(2), np.zeros(2)) == 0.0
+
+
+def test_a_claim_the_numbers_do_not_bear_out_is_reported_as_such(tmp_path, monkeypatch):
+    # The sigmoid net's first/last ratio is about 3e-5: a bound of 1e-6 must fail, and say so.
+    monkeypatch.setattr(backprop_layers, "SIGMOID_BOUND", 1e-6)
+    monkeypatch.setattr(backprop_layers, "EPOCHS_QUICK", 1)
+    _, returned, metrics = run_quick(tmp_path / backprop_layers.NAME)
+    assert returned["claim_holds"] is False and metrics["checks"]["sigmoid_vanishes"] is False
+    assert "do NOT bear the claim out" in (tmp_path / backprop_layers.NAME / "report.md").read_text(encoding="utf-8")

@@ -57,3 +57,11 @@ def test_batchnorm_never_slower_and_adam_faster_than_sgd_without_batchnorm(run):
 def test_epochs_to_target_is_the_first_epoch_at_or_above_the_target():
     assert mlp_toy.epochs_to_reach([0.5, 0.97, 0.96, 0.98], 0.97) == 2
     assert mlp_toy.epochs_to_reach([0.5, 0.9], 0.97) is None
+
+
+def test_a_claim_the_numbers_do_not_bear_out_is_reported_as_such(tmp_path, monkeypatch):
+    # One epoch is too few for plain SGD on moons (it needs about 16): the verdict must say so.
+    monkeypatch.setattr(mlp_toy, "EPOCHS_QUICK", {"moons": 1, "circles": 1, "digits": 1})
+    returned = mlp_toy.main(tmp_path / mlp_toy.NAME, quick=True, seed=0)
+    assert returned["claim_holds"] is False and not returned["all_reach_target"]
+    assert "do NOT bear the claim out" in (tmp_path / mlp_toy.NAME / "report.md").read_text(encoding="utf-8")
