@@ -1,0 +1,37 @@
+"""The command line of the experiments: list, run by name, refuse unknown names, write the index."""
+
+import subprocess
+import sys
+
+import pytest
+
+from experiments import EXPERIMENTS
+from experiments.__main__ import main, write_index
+
+
+def test_list_names_every_experiment_with_its_title(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in EXPERIMENTS)
+
+
+def test_unknown_experiment_is_refused_with_the_choices(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["no_such_experiment"])
+    assert info.value.code == 2
+    assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_running_one_experiment_by_name_writes_its_folder(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "experiments", "hessian_surfaces", "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "claim holds" in result.stdout
+    assert {p.name for p in (tmp_path / "hessian_surfaces").iterdir()} >= {"report.md", "metrics.json"}
+
+
+def test_index_links_every_report_and_flags_a_claim_that_does_not_hold(tmp_path):
+    write_index(tmp_path, {"identities": {"claim_holds": True}, "hessian_surfaces": {"claim_holds": False}})
+    index = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "(identities/report.md)" in index and "(hessian_surfaces/report.md)" in index
+    assert "**no**" in index
