@@ -3,40 +3,32 @@ finite differences layer by layer, and the deep sigmoid net's gradients vanish w
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
 import pytest
 
 from experiments import backprop_layers
+from tests.experiment_runs import assert_report_complete, run_quick
 
 PLOTS = ["differences.png", "grad_norms.png", "grad_profile.png"]
-
-
-def run_quick(out):
-    returned = backprop_layers.main(out, quick=True, seed=0)
-    return out, returned, json.loads((out / "metrics.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     pytest.importorskip("torch")
-    return run_quick(tmp_path_factory.mktemp("experiments") / backprop_layers.NAME)
+    return run_quick(backprop_layers, tmp_path_factory.mktemp("experiments") / backprop_layers.NAME)
 
 
 def test_writes_report_metrics_and_every_plot_it_embeds(run):
-    out, returned, metrics = run
-    report = (out / "report.md").read_text(encoding="utf-8")
-    for name in PLOTS:
-        assert (out / name).stat().st_size > 10_000, name
-        assert f"]({name})" in report
-    assert "The numbers bear the claim out." in report
+    out, metrics, returned = run
+    assert_report_complete(out)
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(PLOTS)
     assert returned["claim_holds"] is True and metrics["claim_holds"] is True
 
 
 def test_every_layer_gradient_equals_torch_to_1e_10_and_finite_differences_to_1e_6(run):
-    _, _, metrics = run
+    _, metrics, _ = run
     layers = metrics["layers"]
     kinds = [r["layer"] for r in layers]
     assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "Tanh", "Linear", "Sigmoid", "Linear",
@@ -54,7 +46,7 @@ def test_every_layer_gradient_equals_torch_to_1e_10_and_finite_differences_to_1e
 
 
 def test_deep_sigmoid_gradient_vanishes_and_batchnorm_keeps_every_layer_within_half_of_the_last(run):
-    _, _, metrics = run
+    _, metrics, _ = run
     nets = metrics["nets"]
     assert metrics["depth"] + 1 == len(nets["sigmoid"]["grad_norms"][0])    # one norm per Linear layer
     sigmoid = np.array(nets["sigmoid"]["grad_norms"])                        # (epochs, layers)
@@ -69,7 +61,7 @@ def test_deep_sigmoid_gradient_vanishes_and_batchnorm_keeps_every_layer_within_h
 
 def test_without_torch_the_layers_are_checked_against_finite_differences_only(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)   # `import torch` now raises ImportError
-    _, returned, metrics = run_quick(tmp_path / backprop_layers.NAME)
+    _, metrics, returned = run_quick(backprop_layers, tmp_path / backprop_layers.NAME)
     assert metrics["reference"] == "finite differences" and metrics["max_torch_difference"] is None
     assert all(r["torch_difference"] is None for r in metrics["layers"])
     assert metrics["max_fd_difference"] <= 1e-6
@@ -86,6 +78,6 @@ def test_a_claim_the_numbers_do_not_bear_out_is_reported_as_such(tmp_path, monke
     # The sigmoid net's first/last ratio is about 3e-5: a bound of 1e-6 must fail, and say so.
     monkeypatch.setattr(backprop_layers, "SIGMOID_BOUND", 1e-6)
     monkeypatch.setattr(backprop_layers, "EPOCHS_QUICK", 1)
-    _, returned, metrics = run_quick(tmp_path / backprop_layers.NAME)
+    _, metrics, returned = run_quick(backprop_layers, tmp_path / backprop_layers.NAME)
     assert returned["claim_holds"] is False and metrics["checks"]["sigmoid_vanishes"] is False
     assert "do NOT bear the claim out" in (tmp_path / backprop_layers.NAME / "report.md").read_text(encoding="utf-8")

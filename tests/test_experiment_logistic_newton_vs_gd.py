@@ -1,28 +1,23 @@
 """The logistic_newton_vs_gd experiment in --quick mode: files written, and the numbers behind its claim."""
 
-import json
 
 import pytest
 
 from experiments import logistic_newton_vs_gd
+from tests.experiment_runs import assert_report_complete, run_quick
 
 TOL = 1e-8   # the gradient-norm tolerance both minimisers must reach
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("logistic_newton_vs_gd")
-    returned = logistic_newton_vs_gd.main(out, quick=True, seed=0)
-    return out, json.loads((out / "metrics.json").read_text(encoding="utf-8")), returned
+    return run_quick(logistic_newton_vs_gd, tmp_path_factory.mktemp("logistic_newton_vs_gd"))
 
 
 def test_report_metrics_and_plots_are_written_and_the_claim_holds(run):
     out, metrics, returned = run
-    report = (out / "report.md").read_text(encoding="utf-8")
-    assert "Claim" in report and "Verdict" in report
-    pngs = list(out.glob("*.png"))
-    assert {p.name for p in pngs} == {"grad_norm.png", "successive.png"}
-    assert all(f"]({p.name})" in report for p in pngs)
+    assert_report_complete(out)
+    assert {p.name for p in out.glob("*.png")} == {"grad_norm.png", "successive.png"}
     assert metrics["claim_holds"] is True and returned["claim_holds"] is True
     assert [d["data"] for d in metrics["datasets"]] == ["breast_cancer", "make_classification"]
 

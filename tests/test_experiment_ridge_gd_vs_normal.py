@@ -1,28 +1,23 @@
 """The ridge_gd_vs_normal experiment in --quick mode: files written, and the numbers behind its claim."""
 
-import json
 
 import pytest
 
 from experiments import ridge_gd_vs_normal
+from tests.experiment_runs import assert_report_complete, run_quick
 
 TARGET = 1e-8   # the relative distance to the closed form the claim promises
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ridge_gd_vs_normal")
-    returned = ridge_gd_vs_normal.main(out, quick=True, seed=0)
-    return out, json.loads((out / "metrics.json").read_text(encoding="utf-8")), returned
+    return run_quick(ridge_gd_vs_normal, tmp_path_factory.mktemp("ridge_gd_vs_normal"))
 
 
 def test_report_metrics_and_plots_are_written_and_the_claim_holds(run):
     out, metrics, returned = run
-    report = (out / "report.md").read_text(encoding="utf-8")
-    assert "Claim" in report and "Verdict" in report
-    pngs = list(out.glob("*.png"))
-    assert {p.name for p in pngs} == {"convergence.png", "scaling.png"}
-    assert all(f"]({p.name})" in report for p in pngs)
+    assert_report_complete(out)
+    assert {p.name for p in out.glob("*.png")} == {"convergence.png", "scaling.png"}
     assert metrics["claim_holds"] is True and returned["claim_holds"] is True
 
 
