@@ -40,3 +40,28 @@ def check_finite(x: np.ndarray, who: str, name: str) -> None:
     if not np.all(np.isfinite(x)):
         bad = np.argwhere(~np.isfinite(x))[0]
         raise ValueError(f"{who}: {name} must be finite, found {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+
+
+def check_int(value, who: str, name: str, *, low: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``who`` and ``name`` unless it is an integer ≥ ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        wanted = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+        raise ValueError(f"{who}: {name} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def check_real(value, who: str, name: str, *, low: float = 0.0, high: float | None = None,
+               low_open: bool = False, high_open: bool = True) -> float:
+    """``value`` as a float, or a ValueError naming ``who`` and ``name`` unless it is a finite real
+    number in the interval from ``low`` to ``high`` (None: no upper end); ``low_open`` and
+    ``high_open`` say whether each end is excluded."""
+    interval = ("(" if low_open else "[") + f"{low:g}, " + ("∞)" if high is None else f"{high:g}" + (")" if high_open else "]"))
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = np.isfinite(v) and (v > low if low_open else v >= low)
+        if ok and high is not None:
+            ok = v < high if high_open else v <= high
+    if not ok:
+        raise ValueError(f"{who}: {name} must be a finite number in {interval}, got {value!r}")
+    return float(value)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handnet._checks import check_int, check_real
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -67,7 +69,7 @@ class Dataset:
 def moons(n_samples: int = 1000, *, noise: float = 0.1, test_size: float = 0.25, seed: int = 0) -> Dataset:
     """Two interleaving half circles in 2-D (``sklearn.datasets.make_moons``), with Gaussian noise."""
     from sklearn.datasets import make_moons
-    X, y = make_moons(_n(n_samples, "moons"), noise=_noise(noise, "moons"), random_state=seed)
+    X, y = make_moons(check_int(n_samples, "moons", "n_samples", low=2), noise=check_real(noise, "moons", "noise"), random_state=seed)
     return _split("moons", X, y, 2, test_size, seed)
 
 
@@ -77,7 +79,7 @@ def circles(n_samples: int = 1000, *, noise: float = 0.1, factor: float = 0.5, t
     from sklearn.datasets import make_circles
     if not 0 < factor < 1:
         raise ValueError(f"circles: factor must be in (0, 1), got {factor!r}")
-    X, y = make_circles(_n(n_samples, "circles"), noise=_noise(noise, "circles"), factor=factor, random_state=seed)
+    X, y = make_circles(check_int(n_samples, "circles", "n_samples", low=2), noise=check_real(noise, "circles", "noise"), factor=factor, random_state=seed)
     return _split("circles", X, y, 2, test_size, seed)
 
 
@@ -85,10 +87,8 @@ def blobs(n_samples: int = 1000, *, centers: int = 3, n_features: int = 2, clust
           test_size: float = 0.25, seed: int = 0) -> Dataset:
     """``centers`` isotropic Gaussian clusters in ``n_features`` dimensions (``make_blobs``), one per class."""
     from sklearn.datasets import make_blobs
-    for name, value in (("centers", centers), ("n_features", n_features)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"blobs: {name} must be a positive integer, got {value!r}")
-    X, y = make_blobs(_n(n_samples, "blobs"), n_features=n_features, centers=centers, cluster_std=cluster_std,
+    centers, n_features = check_int(centers, "blobs", "centers"), check_int(n_features, "blobs", "n_features")
+    X, y = make_blobs(check_int(n_samples, "blobs", "n_samples", low=2), n_features=n_features, centers=centers, cluster_std=cluster_std,
                       random_state=seed)
     return _split("blobs", X, y, int(centers), test_size, seed)
 
@@ -145,7 +145,7 @@ def linear_regression(n_samples: int = 200, n_features: int = 10, *, condition_n
     N_test = ⌈test_size · n_samples⌉ (as in scikit-learn's ``train_test_split``).
     """
     who = "linear_regression"
-    n_samples, d = _n(n_samples, who), _n(n_features, who, "n_features", low=1)
+    n_samples, d = check_int(n_samples, who, "n_samples", low=2), check_int(n_features, who, "n_features")
     n_test = int(np.ceil(_test_size(test_size, who) * n_samples))
     n_train = n_samples - n_test
     if n_train < d:
@@ -162,7 +162,7 @@ def linear_regression(n_samples: int = 200, n_features: int = 10, *, condition_n
     X_train = np.sqrt(n_train) * (U * s) @ V.T               # (n, D) @ (D, D); U * s = U diag(s)
     X_test = (rng.standard_normal((n_test, d)) * s) @ V.T
     w = rng.standard_normal(d)
-    y_train = X_train @ w + _noise(noise, who) * rng.standard_normal(n_train)
+    y_train = X_train @ w + check_real(noise, who, "noise") * rng.standard_normal(n_train)
     y_test = X_test @ w + noise * rng.standard_normal(n_test)
     return Dataset("linear_regression", X_train, y_train, X_test, y_test, None, coef=w)
 
@@ -179,18 +179,6 @@ def _split(name: str, X: np.ndarray, y: np.ndarray, n_classes: int | None, test_
     scale = X_train.std(axis=0)
     scale[scale == 0] = 1.0  # a feature constant on the training split is only centred
     return Dataset(name, (X_train - mean) / scale, y_train, (X_test - mean) / scale, y_test, n_classes, mean, scale)
-
-
-def _n(value, who: str, name: str = "n_samples", low: int = 2) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
-
-
-def _noise(value, who: str) -> float:
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and 0 <= value < np.inf):
-        raise ValueError(f"{who}: noise must be a finite number ≥ 0, got {value!r}")
-    return float(value)
 
 
 def _test_size(value, who: str) -> float:

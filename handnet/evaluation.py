@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from handnet._checks import check_finite
+from handnet._checks import check_finite, check_int
 from handnet.layers.softmax_cross_entropy import SoftmaxCrossEntropy
 from handnet.loss import Loss
 from handnet.losses.bce_with_logits import BCEWithLogitsLoss
@@ -29,8 +29,8 @@ def predict(model: Module, X: np.ndarray, *, batch_size: int = 256) -> np.ndarra
     """The model's output on X, computed in eval mode in batches of ``batch_size`` rows: shape (N, ...)."""
     if not isinstance(model, Module):
         raise TypeError(f"predict: model must be a Module, got {type(model).__name__}")
-    X = check_data(X, None, "predict", "X", None)[0]
-    return predict_batches(model, X, positive_int(batch_size, "predict", "batch_size"))
+    X = check_samples(X, None, "predict", "X", None)[0]
+    return predict_batches(model, X, check_int(batch_size, "predict", "batch_size"))
 
 
 def evaluate(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> dict[str, float]:
@@ -42,7 +42,7 @@ def evaluate(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, *, batch_s
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"evaluate: loss must be a Loss, got {type(loss).__name__}")
-    X, y = check_data(X, y, "evaluate", "X", "y")
+    X, y = check_samples(X, y, "evaluate", "X", "y")
     out = predict(model, X, batch_size=batch_size)
     figures = {"loss": loss(out, y)}
     accuracy = accuracy_rule(loss, y)
@@ -79,7 +79,7 @@ def modes(model: Module, training: bool) -> Iterator[None]:
             m.training = mode
 
 
-def check_data(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def check_samples(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     """X (and y, unless ``y_name`` is None) as arrays: at least one row, real and finite, one y per row."""
     X = np.asarray(X)
     if X.ndim < 2 or len(X) == 0:
@@ -96,10 +96,3 @@ def check_data(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.ndar
     if np.issubdtype(y.dtype, np.floating):
         check_finite(y, who, y_name)
     return X, y
-
-
-def positive_int(value, who: str, name: str) -> int:
-    """``value`` as an int, or a ValueError naming ``who`` and ``name`` unless it is an integer ≥ 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from handnet._checks import check_finite
-from handnet.evaluation import accuracy_rule, check_data, modes, positive_int, predict_batches
+from handnet._checks import check_finite, check_int
+from handnet.evaluation import accuracy_rule, check_samples, modes, predict_batches
 from handnet.loss import Loss
 from handnet.module import Module
 from handnet.optim.optimizer import Optimizer
@@ -83,7 +83,7 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
         ValueError: a bad argument (named in the message), or non-finite X, y or parameters
             before training starts.
     """
-    X, y = check_data(X, y, "fit", "X", "y")
+    X, y = check_samples(X, y, "fit", "X", "y")
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be a Module, got {type(model).__name__}")
     if not isinstance(loss, Loss):
@@ -93,12 +93,12 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
     owned = {id(p) for p in model.parameters()}
     if hasattr(optimizer, "params") and not any(id(p) in owned for p in optimizer.params):
         raise ValueError("fit: the optimizer holds none of the model's parameters; build it from model.parameters()")
-    epochs = positive_int(epochs, "fit", "epochs")
-    batch_size = positive_int(batch_size, "fit", "batch_size")
+    epochs = check_int(epochs, "fit", "epochs")
+    batch_size = check_int(batch_size, "fit", "batch_size")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("fit: validation must be a pair (X_val, y_val)")
-        X_val, y_val = check_data(*validation, "fit", "validation X", "validation y")
+        X_val, y_val = check_samples(*validation, "fit", "validation X", "validation y")
     for name, p in model.named_parameters():
         check_finite(p.data, "fit", f"parameter {name!r} (before training)")
     rng = np.random.default_rng(rng)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet._checks import as_float_array, check_int, check_real, check_grad_shape, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -53,13 +53,10 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) or num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be a positive integer, got {num_features!r}")
-        if not isinstance(eps, (int, float, np.integer, np.floating)) or not eps > 0:
-            raise ValueError(f"BatchNorm1d: eps must be a positive number, got {eps!r}")
-        if momentum is not None and (not isinstance(momentum, (int, float, np.integer, np.floating))
-                                     or not 0.0 <= momentum <= 1.0):
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
+        num_features = check_int(num_features, "BatchNorm1d", "num_features")
+        eps = check_real(eps, "BatchNorm1d", "eps", low_open=True)
+        if momentum is not None:
+            momentum = check_real(momentum, "BatchNorm1d", "momentum (or None)", high=1.0, high_open=False)
         self.num_features = int(num_features)
         self.eps = float(eps)
         self.momentum = momentum

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet._checks import as_float_array, check_int, check_grad_shape, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -36,9 +36,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  rng: np.random.Generator | int | None = None, dtype=np.float64) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
+        in_features = check_int(in_features, "Linear", "in_features")
+        out_features = check_int(out_features, "Linear", "out_features")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"Linear: dtype must be a floating type, got {dtype!r}")
         self.in_features = int(in_features)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_finite
+from handnet._checks import check_real, as_float_array, check_finite
 
 
 class Objective:
@@ -80,13 +80,7 @@ def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
 
 def check_lam(lam, who: str) -> float:
     """Return the penalty λ as a float, or raise ValueError naming ``lam`` if it is not a finite λ ≥ 0."""
-    try:
-        value = float(lam)
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: lam must be a real number, got {lam!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{who}: lam must be finite and ≥ 0, got {lam!r}")
-    return value
+    return check_real(lam, who, "lam")
 
 
 def gram_eigenvalue_range(X: np.ndarray) -> tuple[float, float]:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from handnet.optim.optimizer import Optimizer, check_hyperparameter
+from handnet._checks import check_real
+from handnet.optim.optimizer import Optimizer
 from handnet.parameter import Parameter
 
 
@@ -44,13 +45,13 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = check_hyperparameter("Adam", "lr", lr)
+        self.lr = check_real(lr, "Adam", "lr")
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (check_hyperparameter("Adam", "betas[0]", betas[0], high=1.0),
-                      check_hyperparameter("Adam", "betas[1]", betas[1], high=1.0))
-        self.eps = check_hyperparameter("Adam", "eps", eps)
-        self.weight_decay = check_hyperparameter("Adam", "weight_decay", weight_decay)
+        self.betas = (check_real(betas[0], "Adam", "betas[0]", high=1.0),
+                      check_real(betas[1], "Adam", "betas[1]", high=1.0))
+        self.eps = check_real(eps, "Adam", "eps")
+        self.weight_decay = check_real(weight_decay, "Adam", "weight_decay")
 
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:
         beta1, beta2 = self.betas

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 
+from handnet._checks import check_real
 from handnet.losses.objective import Objective
 from handnet.optim.result import ConvergenceWarning, OptimizeResult, Trace, check_stopping
 
@@ -46,9 +46,8 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
             raise ValueError(f"gradient_descent: the objective's Lipschitz constant is {L!r}, so 1/L is no step; "
                              f"pass lr explicitly (f is constant along every direction the data spans)")
         lr = 1.0 / L
-    elif isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"gradient_descent: lr must be a finite number > 0 or None (for 1/L), got {lr!r}")
-    lr = float(lr)
+    else:
+        lr = check_real(lr, "gradient_descent", "lr", low_open=True)  # or None, for 1/L
 
     w = objective.check_w(w0).copy()
     f, g = objective.value(w), objective.grad(w)

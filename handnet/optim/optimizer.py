@@ -16,7 +16,6 @@ the next backward does not reach.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -69,16 +68,3 @@ class Optimizer:
         """Set every parameter's ``.grad`` to None (optional: backward overwrites gradients anyway)."""
         for p in self.params:
             p.grad = None
-
-
-def check_hyperparameter(who: str, name: str, value, *, low: float = 0.0, high: float | None = None,
-                         high_inclusive: bool = False) -> float:
-    """Return ``value`` as a float after checking it is a finite real number in [low, high] or [low, high)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{who}: {name} must be a real number, got {value!r}")
-    value = float(value)
-    too_high = high is not None and (value > high if high_inclusive else value >= high)
-    if not math.isfinite(value) or value < low or too_high:
-        interval = f"[{low}, {high}{']' if high_inclusive else ')'}" if high is not None else f"≥ {low}"
-        raise ValueError(f"{who}: {name} must be {'in ' if high is not None else ''}{interval}, got {value!r}")
-    return value

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from handnet._checks import check_int, check_real
 
 
 class ConvergenceWarning(UserWarning):
@@ -44,11 +45,7 @@ class OptimizeResult:
 
 def check_stopping(tol: float, max_iter: int, who: str) -> tuple[float, int]:
     """Return (tol, max_iter) checked: tol a finite number ≥ 0, max_iter an integer ≥ 0."""
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)) or not math.isfinite(tol) or tol < 0:
-        raise ValueError(f"{who}: tol must be a finite number ≥ 0, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"{who}: max_iter must be an integer ≥ 0, got {max_iter!r}")
-    return float(tol), int(max_iter)
+    return check_real(tol, who, "tol"), check_int(max_iter, who, "max_iter", low=0)
 
 
 class Trace:

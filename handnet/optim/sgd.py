@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from handnet.optim.optimizer import Optimizer, check_hyperparameter
+from handnet._checks import check_real
+from handnet.optim.optimizer import Optimizer
 from handnet.parameter import Parameter
 
 
@@ -47,10 +48,10 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False, *, dampening: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = check_hyperparameter("SGD", "lr", lr)
-        self.momentum = check_hyperparameter("SGD", "momentum", momentum)
-        self.weight_decay = check_hyperparameter("SGD", "weight_decay", weight_decay)
-        self.dampening = check_hyperparameter("SGD", "dampening", dampening, high=1.0, high_inclusive=True)
+        self.lr = check_real(lr, "SGD", "lr")
+        self.momentum = check_real(momentum, "SGD", "momentum")
+        self.weight_decay = check_real(weight_decay, "SGD", "weight_decay")
+        self.dampening = check_real(dampening, "SGD", "dampening", high=1.0, high_open=False)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ValueError(f"SGD: nesterov must be True or False, got {nesterov!r}")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
