@@ -35,7 +35,7 @@ FUNCTIONS = {
 START = np.array([-1.6, 1.1])   # w_0, the same for every run
 TOL = 1e-8                      # ‖∇f‖ at which a minimiser has converged
 MAX_ITER = 1000                 # for the functions with a minimum
-SADDLE_ITER = 6                 # on the saddle f is unbounded below: a few steps show the direction
+SADDLE_ITER = 3                 # on the saddle f is unbounded below: a few steps show the direction
 GRID = 101                      # points per axis of the contour plots
 GRID_QUICK = 41
 
@@ -122,12 +122,14 @@ def study(label: str, H: np.ndarray) -> dict:
 def contour_figure(studies: list[dict], grid: int) -> plt.Figure:
     fig, axes = plt.subplots(1, len(studies), figsize=(5 * len(studies), 4.6))
     for ax, s in zip(axes, studies):
-        lim = 2.2
+        # On the saddle the paths run off towards −∞: widen that panel to show where they go.
+        lim = max(2.2, 1.1 * float(np.abs(np.vstack([s["gd_path"], s["newton_path"]])).max()))
         xs = np.linspace(-lim, lim, grid)
         X, Y = np.meshgrid(xs, xs)
         H = s["hessian"]
         Z = 0.5 * (H[0, 0] * X**2 + 2 * H[0, 1] * X * Y + H[1, 1] * Y**2)
-        ax.contour(X, Y, Z, levels=20, cmap="viridis", linewidths=0.8)
+        contours = ax.contour(X, Y, Z, levels=20, cmap="viridis", linewidths=0.8)
+        fig.colorbar(contours, ax=ax, shrink=0.8, label="f(x, y)")
         ax.plot(*s["gd_path"].T, "o-", ms=3, lw=1, color="tab:blue", label=f"GD, step 1/L ({s['gd_iterations']} steps)")
         ax.plot(*s["newton_path"].T, "s-", ms=5, lw=1.5, color="tab:red",
                 label=f"Newton, damped ({s['newton_iterations']} steps)")
@@ -159,6 +161,7 @@ def surface_figure(studies: list[dict], grid: int) -> plt.Figure:
         ax.set_title(f"f = {s['function']} ({s['kind']})")
         ax.set_xlabel("x")
         ax.set_ylabel("y")
+        ax.set_zlabel("f(x, y)")
     fig.tight_layout()
     return fig
 
@@ -178,6 +181,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                                                             for s in minima),
         "GD converges on each minimum, in more steps than Newton": all(
             s["gd_converged"] and s["gd_iterations"] > s["newton_iterations"] for s in minima),
+        "GD needs more steps where L/μ is larger": [s["gd_iterations"] for s in sorted(
+            minima, key=lambda s: s["condition_number"])] == sorted(s["gd_iterations"] for s in minima),
         "the plain Newton step lands on the saddle point": all(
             np.linalg.norm(s["plain_newton_step"]) <= 1e-12 for s in saddles),
         "damped Newton and GD go downhill, away from the saddle": all(
@@ -189,9 +194,10 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
 
     report = Report(NAME, "Hessian surfaces: minimum or saddle, and what Newton and GD do there",
                     claim=" ".join(__doc__.split("\n\n")[1].split()))
-    report.text(f"Start w₀ = {tuple(START)}; tolerance ‖∇f‖ ≤ {TOL:g}; GD with step 1/L, L = max |eigenvalue|; "
+    report.text(f"Start w₀ = ({START[0]:g}, {START[1]:g}); tolerance ‖∇f‖ ≤ {TOL:g}; GD with step 1/L, L = max |eigenvalue|; "
                 f"handnet's `newton` (Cholesky, damping when H is not positive definite, Armijo line search). "
-                f"On the saddle, f is unbounded below, so both minimisers are stopped after {SADDLE_ITER} steps.")
+                f"On the saddle, f is unbounded below, so both minimisers are stopped after {SADDLE_ITER} steps. "
+                "Nothing here is random: `--seed` changes nothing.")
     report.table(["f", "eigenvalues of H", "type", "L/μ", "‖H − H_fd‖max", "GD steps", "Newton steps",
                   "f(w₀)", "f after GD", "f after Newton"],
                  [[s["function"], ", ".join(f"{e:.4g}" for e in s["eigenvalues"]), s["kind"],
@@ -200,7 +206,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                    s["newton_final_value"]] for s in studies])
     for s in saddles:
         report.text(f"On the saddle {s['function']}, the plain Newton step from w₀ lands on "
-                    f"{tuple(np.round(s['plain_newton_step'], 12))}: the quadratic model's stationary point, which "
+                    f"({s['plain_newton_step'][0]:.3g}, {s['plain_newton_step'][1]:.3g}): the quadratic model's "
+                    "stationary point, which "
                     "is the saddle itself. Newton's method looks for ∇f = 0, and a saddle satisfies that as well as "
                     "a minimum does. handnet's `newton` sees that Cholesky fails (H is not positive definite), adds "
                     "τI to H until it is, and so takes a descent direction instead.")

@@ -1,13 +1,15 @@
 """Matrix-calculus identities, checked numerically: hand formula against finite differences (and torch).
 
 Every identity of the table below — and the gradients handnet's layers and losses are
-built on — agrees with central finite differences to a relative error below 1e-8 (and with
-torch autograd to rounding, when torch is installed). The one exception is a textbook
-formula that holds only for symmetric A: ∂(xᵀA⁻¹x)/∂A = −A⁻¹xxᵀA⁻¹ is wrong for a general A,
-where the gradient is −A⁻ᵀxxᵀA⁻ᵀ; the table shows both and the numbers say which is right.
+built on — agrees with central finite differences to an error below 1e-8 (scaled by
+max(1, largest entry): relative for large entries, absolute for small ones), and with torch
+autograd to rounding when torch is installed. The one exception is a textbook formula that
+holds only for symmetric A: ∂(xᵀA⁻¹x)/∂A = −A⁻¹xxᵀA⁻¹ is wrong for a general A, where the
+gradient is −A⁻ᵀxxᵀA⁻ᵀ; the table shows both and the numbers say which is right.
 
 Each row is a scalar function f of one argument T (a vector or a matrix) and a hand formula
-for ∂f/∂T, an array of T's shape (the "denominator layout": ∂f/∂Tᵢⱼ at index (i, j)).
+for ∂f/∂T, an array of T's shape: ∂f/∂Tᵢⱼ at index (i, j) (the "denominator layout", the
+layout of every gradient in handnet: a parameter and its .grad have the same shape).
 """
 
 from __future__ import annotations
@@ -102,8 +104,11 @@ def handnet_rows(d: int, rng: np.random.Generator) -> list[dict]:
     lin(xin)
     lin.backward(dout)
 
-    def linear_loss(W):  # ⟨dout, x Wᵀ + b⟩, whose gradient in W is doutᵀ x
-        return float(np.sum(dout * (xin @ W.T + lin.bias.data)))
+    def linear_loss(W, x=xin, b=lin.bias.data):  # ⟨dout, x Wᵀ + b⟩: ∂/∂W = doutᵀx, ∂/∂x = dout W, ∂/∂b = Σₙ doutₙ
+        return float(np.sum(dout * (x @ W.T + b)))
+
+    W = lin.weight.data.copy()
+    dx = lin.backward(dout)
 
     y_log, y_ridge, lam = logistic.y, ridge.y, 0.1
 
@@ -131,8 +136,12 @@ def handnet_rows(d: int, rng: np.random.Generator) -> list[dict]:
         dict(name="ridge: ∇ = −Xᵀ(y − Xw)/n + λw", f=ridge.value, at=w, hand=ridge.grad(w), torch_f=torch_ridge),
         dict(name="ridge: H = XᵀX/n + λI", kind="hessian", f=ridge.grad, at=w, hand=ridge.hessian(w),
              torch_f=torch_ridge),
-        dict(name="linear layer: dW = doutᵀx", f=linear_loss, at=lin.weight.data.copy(), hand=lin.weight.grad,
+        dict(name="linear layer: dW = doutᵀx", f=linear_loss, at=W, hand=lin.weight.grad,
              torch_f=lambda t, T: T.sum(T.tensor(dout) * (T.tensor(xin) @ t.T + T.tensor(lin.bias.data)))),
+        dict(name="linear layer: dx = dout W", f=lambda x: linear_loss(W, x=x), at=xin.copy(), hand=dx,
+             torch_f=lambda t, T: T.sum(T.tensor(dout) * (t @ T.tensor(W).T + T.tensor(lin.bias.data)))),
+        dict(name="linear layer: db = Σₙ doutₙ", f=lambda b: linear_loss(W, b=b), at=lin.bias.data.copy(),
+             hand=lin.bias.grad, torch_f=lambda t, T: T.sum(T.tensor(dout) * (T.tensor(xin) @ T.tensor(W).T + t))),
     ]
 
 
@@ -193,6 +202,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
     holds = all(r["holds"] for r in general) and not any(r["holds"] for r in textbook)
 
     report = Report(NAME, "Matrix-calculus identities, checked numerically", claim=__doc__.split("\n\n")[1])
+    report.text("Layout: each hand formula gives ∂f/∂T in T's own shape, ∂f/∂Tᵢⱼ at index (i, j) — the "
+                "“denominator layout”, in which a parameter and its gradient have the same shape.")
     report.text(f"Size d = {d}; central differences with ε = {EPS}; tolerance {TOLERANCE:g} on "
                 "max |hand − numeric| / max(1, max |numeric|). A is a general (non-symmetric) matrix; "
                 "for the inverse and determinant rows A = 3I + noise, which is safely invertible, and “a symmetric A” is "
@@ -201,8 +212,11 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                  [[r["name"], r["fd_error"], "—" if r["torch_error"] is None else r["torch_error"], r["holds"]]
                   for r in results])
     for r in textbook:
-        report.text(f"The row *{r['name']}* is off by {r['fd_error']:.2g}: for a non-symmetric A the "
-                    "formula −A⁻¹xxᵀA⁻¹ is not the gradient. It is right only when A = Aᵀ, where A⁻ᵀ = A⁻¹.")
+        report.text(f"The row *{r['name']}* is off by {r['fd_error']:.2g}: for a non-symmetric A, −A⁻¹xxᵀA⁻¹ "
+                    "is not ∂f/∂A in this layout. It is its transpose — the same derivative written in the "
+                    "other (“numerator”) layout, ∂f/∂Aⱼᵢ at (i, j) — which is why books that use that layout, "
+                    "or assume A = Aᵀ (where A⁻ᵀ = A⁻¹), state it. Read in the layout of a gradient, it is "
+                    "right only for symmetric A.")
 
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(results) + 1))
     errors = [max(r["fd_error"], 1e-18) for r in results]

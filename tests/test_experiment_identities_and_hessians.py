@@ -48,12 +48,14 @@ def test_hessian_eigenvalues_classify_minimum_and_saddle(hessians_run):
     assert all(f["hessian_fd_error"] < 1e-8 for f in metrics["functions"])
 
 
-def test_newton_takes_one_step_on_the_minima_and_gd_takes_more(hessians_run):
+def test_newton_takes_one_step_on_the_minima_and_gd_takes_more_the_larger_l_over_mu(hessians_run):
     _, metrics = hessians_run
-    for f in metrics["functions"]:
-        if f["kind"] == "minimum":
-            assert f["newton_converged"] and f["newton_iterations"] == 1
-            assert f["gd_converged"] and f["gd_iterations"] > 1
+    minima = sorted((f for f in metrics["functions"] if f["kind"] == "minimum"), key=lambda f: f["condition_number"])
+    for f in minima:
+        assert f["newton_converged"] and f["newton_iterations"] == 1
+        assert f["gd_converged"] and f["gd_iterations"] > 1
+    assert minima[0]["condition_number"] < minima[1]["condition_number"]
+    assert minima[0]["gd_iterations"] < minima[1]["gd_iterations"]
 
 
 def test_plain_newton_lands_on_the_saddle_and_damped_newton_goes_downhill(hessians_run):
@@ -62,4 +64,30 @@ def test_plain_newton_lands_on_the_saddle_and_damped_newton_goes_downhill(hessia
     assert max(abs(v) for v in saddle["plain_newton_step"]) < 1e-12
     assert saddle["newton_final_value"] < saddle["start_value"]
     assert saddle["gd_final_value"] < saddle["start_value"]
+    # away from the saddle along the eigenvector of the negative eigenvalue (±y for x² − y²)
+    start_y = abs(metrics["start"][1])
+    assert abs(saddle["newton_final"][1]) > start_y and abs(saddle["gd_final"][1]) > start_y
     assert metrics["claim_holds"]
+
+
+def test_linear_layer_rows_cover_dw_dx_and_db(identities_run):
+    _, metrics = identities_run
+    names = [r["name"] for r in metrics["rows"]]
+    assert {"linear layer: dW = doutᵀx", "linear layer: dx = dout W", "linear layer: db = Σₙ doutₙ"} <= set(names)
+
+
+def test_identities_depend_on_the_seed(tmp_path):
+    _, first, _ = run_quick(identities, tmp_path / "a")
+    second = identities.main(tmp_path / "b", quick=True, seed=1)
+    assert [r["fd_error"] for r in first["rows"]] != [r["fd_error"] for r in second["rows"]]
+
+
+@pytest.mark.parametrize("experiment,constant,value", [
+    (identities, "TOLERANCE", 1e-14),      # finite differences cannot reach 1e-14
+    (hessian_surfaces, "SADDLE_ITER", 0),  # no step taken: nothing goes downhill
+])
+def test_a_claim_the_numbers_do_not_bear_out_is_reported_as_such(experiment, constant, value, tmp_path, monkeypatch):
+    monkeypatch.setattr(experiment, constant, value)
+    out, metrics, _ = run_quick(experiment, tmp_path)
+    assert metrics["claim_holds"] is False
+    assert "do NOT bear the claim out" in assert_report_complete(out)

@@ -30,6 +30,15 @@ def test_running_one_experiment_by_name_writes_its_folder(tmp_path):
     assert {p.name for p in (tmp_path / "hessian_surfaces").iterdir()} >= {"report.md", "metrics.json"}
 
 
+def test_all_runs_every_experiment_and_writes_the_index(tmp_path, monkeypatch):
+    import experiments.__main__ as cli
+    monkeypatch.setattr(cli, "EXPERIMENTS", ["identities", "hessian_surfaces"])  # the two fast ones
+    assert cli.main(["all", "--quick", "--out", str(tmp_path)]) == 0
+    index = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "(identities/report.md)" in index and "(hessian_surfaces/report.md)" in index
+    assert (tmp_path / "identities" / "report.md").exists() and (tmp_path / "hessian_surfaces" / "report.md").exists()
+
+
 def test_index_links_every_report_and_flags_a_claim_that_does_not_hold(tmp_path):
     write_index(tmp_path, {"identities": {"claim_holds": True}, "hessian_surfaces": {"claim_holds": False}})
     index = (tmp_path / "README.md").read_text(encoding="utf-8")
