@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+import numpy as np
 import pytest
 
 from experiments import mlp_toy
@@ -47,6 +47,25 @@ def test_batchnorm_never_slower_and_adam_faster_than_sgd_without_batchnorm(run):
         for sgd, adam in zip(by[d, False, "SGD"], by[d, False, "Adam"]):
             assert adam is not None and (sgd is None or adam < sgd), (d, sgd, adam)
     assert metrics["batchnorm_never_slower"] and metrics["adam_faster_without_batchnorm"]
+
+
+def test_batchnorms_speed_ups_and_the_optimizer_gap_are_computed_from_the_median_epochs(run):
+    out, metrics, _ = run
+    by = {(r["dataset"], r["batchnorm"], r["optimizer"]): r["epochs_to_target"] for r in metrics["runs"]}
+    effects = {e["dataset"]: e for e in metrics["batchnorm_effect"]}
+    assert sorted(effects) == ["circles", "digits", "moons"]
+    for d, e in effects.items():
+        median = {(bn, opt): float(np.median(by[d, bn, opt])) for bn in (False, True) for opt in ("SGD", "Adam")}
+        assert e["batchnorm_speedup_sgd"] == pytest.approx(median[False, "SGD"] / median[True, "SGD"])
+        assert e["batchnorm_speedup_adam"] == pytest.approx(median[False, "Adam"] / median[True, "Adam"])
+        assert e["gap_without_batchnorm"] == pytest.approx(median[False, "SGD"] / median[False, "Adam"])
+        # the gap with BatchNorm is the gap without times Adam's speed-up over SGD's
+        assert e["gap_with_batchnorm"] == pytest.approx(
+            e["gap_without_batchnorm"] * e["batchnorm_speedup_adam"] / e["batchnorm_speedup_sgd"])
+        assert e["gap_narrows"] is (e["gap_with_batchnorm"] < e["gap_without_batchnorm"])
+    report = (out / "report.md").read_text(encoding="utf-8")
+    narrowed = sum(e["gap_narrows"] for e in effects.values())
+    assert f"narrowed the gap on {narrowed} of 3" in report or (narrowed == 3 and "on every data set" in report)
 
 
 def test_epochs_to_target_is_the_first_epoch_at_or_above_the_target():
