@@ -21,7 +21,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import handnet as hn
 from experiments._report import Report
@@ -114,10 +114,13 @@ def torch_gradients(model: hn.Sequential, state: dict, X: np.ndarray, y: np.ndar
 
 
 def finite_difference_errors(model: hn.Sequential, loss: SoftmaxCrossEntropy, y: np.ndarray, inputs: list,
-                             grads: list, rng: np.random.Generator) -> list[dict[str, float]]:
+                             grads: list, rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
     """For every layer k (and the loss) and tensor T (its input x_k, its parameters): the loss as a function of a
     few entries of T, differentiated by central differences (``hn.numerical_jacobian``), against
-    our gradient at those entries. The entries are FD_ENTRIES random ones and the largest one."""
+    our gradient at those entries. The entries are FD_ENTRIES random ones and the largest one.
+
+    Returns (relative, absolute): per layer, per tensor, max |ours − numeric| over the entries,
+    divided by the tensor's largest entry max |ours| (relative) or not (absolute)."""
     state = model.state_dict()   # the probes' forwards move BatchNorm's running statistics: put them back after
 
     def loss_from(k: int, x: np.ndarray) -> float:        # L as a function of layer k's input
@@ -125,9 +128,9 @@ def finite_difference_errors(model: hn.Sequential, loss: SoftmaxCrossEntropy, y:
             x = layer(x)
         return loss(x, y)
 
-    errors = []
+    errors, absolute = [], []
     for k in range(len(grads)):
-        row = {}
+        row, row_abs = {}, {}
         for name, analytic in grads[k].items():
             tensor = inputs[k].copy() if name == "input" else getattr(model[k], name).data
             idx = np.unique(np.append(rng.choice(analytic.size, min(FD_ENTRIES, analytic.size), replace=False),
@@ -141,9 +144,11 @@ def finite_difference_errors(model: hn.Sequential, loss: SoftmaxCrossEntropy, y:
             numeric = hn.numerical_jacobian(f, saved, eps=FD_EPS)[0]      # (len(idx),)
             tensor.flat[idx] = saved
             row[name] = relative_difference(analytic.flat[idx], numeric, scale=float(np.max(np.abs(analytic))))
+            row_abs[name] = relative_difference(analytic.flat[idx], numeric, scale=1.0)
         errors.append(row)
+        absolute.append(row_abs)
     model.load_state_dict(state)
-    return errors
+    return errors, absolute
 
 
 # ---- part 2: gradient norms per layer over training ----------------------------------------------------
@@ -160,12 +165,34 @@ def deep_net(kind: str, rng: np.random.Generator) -> hn.Sequential:
     return hn.Sequential(*layers, Linear(d, 10, rng=rng))
 
 
-def train_recording_gradients(model: hn.Sequential, ds: data.Dataset, epochs: int, rng: np.random.Generator,
-                              bar: tqdm) -> dict:
+def forward_signal(model: hn.Sequential, X: np.ndarray) -> tuple[list[float], list[float]]:
+    """How much of the input reaches each layer, in one forward pass of all of X.
+
+    Returns (spread, input_size): spread[l] is the spread across samples of hidden layer l + 1's output
+    (after its Sigmoid or ReLU) — each unit's standard deviation over the rows of X, averaged over
+    the units; 0 would mean every sample gives the same output. input_size[l] is the root mean
+    square over the rows of ‖x‖ for the input x of Linear layer l + 1. The pass is in train mode
+    (BatchNorm uses the statistics of X); the state is put back after, so no running statistic moves.
+    """
+    state = model.state_dict()
+    spread, input_size, x = [], [], X
+    for layer in model:
+        if isinstance(layer, Linear):
+            input_size.append(float(np.sqrt(np.mean(np.sum(x ** 2, axis=1)))))
+        x = layer(x)
+        if isinstance(layer, (Sigmoid, ReLU)):
+            spread.append(float(np.mean(np.std(x, axis=0))))
+    model.load_state_dict(state)
+    return spread, input_size
+
+
+def train_recording_gradients(model: hn.Sequential, ds: data.Dataset, epochs: int, rng: np.random.Generator) -> dict:
     """Plain SGD on full batches of BATCH_SIZE (the last, incomplete one is dropped), recording
-    ‖∂L/∂W‖ of every Linear at every step. Returns per-epoch means, the training loss, test accuracy."""
+    ‖∂L/∂W‖ of every Linear at every step. Returns per-epoch means, the training loss, test accuracy,
+    and the forward signal (``forward_signal`` on the training set) before and after training."""
     linears = [m for m in model if isinstance(m, Linear)]
     optimizer, ce = SGD(model.parameters(), lr=LR), SoftmaxCrossEntropy()
+    spread_init, input_size_init = forward_signal(model, ds.X_train)
     n = len(ds.X_train)
     norms, losses = [], []
     for _ in range(epochs):
@@ -179,13 +206,20 @@ def train_recording_gradients(model: hn.Sequential, ds: data.Dataset, epochs: in
             optimizer.step()                                                     # update
         norms.append(np.mean(step_norms, axis=0))
         losses.append(float(np.mean(step_losses)))
-        bar.update()
+    spread_final, _ = forward_signal(model, ds.X_train)
     norms = np.array(norms)                                  # (epochs, layers)
     ratios = norms / norms[:, -1:]                           # each layer against the last (output) layer
-    step = norms[:, :-1] / norms[:, 1:]                     # layer l against layer l + 1, the one above it
+    # Layer l against layer l + 1, averaged (geometric mean) over l = 2, …, last − 1: the factor one hidden
+    # layer applies on the way down. Layer 1 is apart: its input is the pixels, not a hidden layer's output.
+    factor = (norms[:, 1] / norms[:, -1]) ** (1 / (norms.shape[1] - 2))
+    predicted = hn.predict(model, ds.X_test).argmax(axis=1)
     return dict(grad_norms=norms, ratios=ratios, first_over_last=ratios[:, 0], min_ratio=ratios.min(axis=1),
-                max_ratio=ratios.max(axis=1), per_layer_factor=np.median(step, axis=1),
-                train_loss=losses, test_accuracy=hn.evaluate(model, ce, ds.X_test, ds.y_test)["accuracy"])
+                max_ratio=ratios.max(axis=1), per_layer_factor=factor, first_over_second=norms[:, 0] / norms[:, 1],
+                spread_init=spread_init, spread_final=spread_final, input_size_init=input_size_init,
+                spread_factor_init=(spread_init[-1] / spread_init[0]) ** (1 / (len(spread_init) - 1)),   # per layer
+                input_size_first_over_second=input_size_init[0] / input_size_init[1],
+                train_loss=losses, test_accuracy=hn.evaluate(model, ce, ds.X_test, ds.y_test)["accuracy"],
+                most_common_prediction_share=float(np.bincount(predicted).max() / len(predicted)))
 
 
 # ---- the experiment -----------------------------------------------------------------------------------
@@ -194,7 +228,7 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
     ds = data.digits(seed=seed)
     epochs = EPOCHS_QUICK if quick else EPOCHS
     start = time.perf_counter()
-    with tqdm(total=1 + len(NETS) * epochs, desc=NAME, unit="step") as bar:
+    with tqdm(total=1 + len(NETS), desc=NAME, unit="run", leave=False) as bar:   # the probe, then each net
         # Part 1.
         model, ce = probe_mlp(rng), SoftmaxCrossEntropy()
         batch = rng.choice(len(ds.X_train), BATCH, replace=False)
@@ -202,11 +236,14 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
         state = model.state_dict()                   # before our forward moves the running statistics
         value, inputs, outputs, grads = forward_backward(model, ce, X, y)
         torch_result = torch_gradients(model, state, X, y)
-        fd = finite_difference_errors(model, ce, y, inputs, grads, rng)
+        fd, fd_absolute = finite_difference_errors(model, ce, y, inputs, grads, rng)
         bar.update()
         # Part 2.
-        nets = {kind: train_recording_gradients(deep_net(kind, np.random.default_rng(seed)), ds, epochs,
-                                                np.random.default_rng(seed), bar) for kind in NETS}
+        nets = {}
+        for kind in NETS:
+            nets[kind] = train_recording_gradients(deep_net(kind, np.random.default_rng(seed)), ds, epochs,
+                                                   np.random.default_rng(seed))
+            bar.update()
     seconds = time.perf_counter() - start
 
     layers = []
@@ -215,12 +252,20 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                    output_mean=float(outputs[k].mean()),
                    output_std=float(outputs[k].std()) if k < len(model) else None,   # the loss is one number
                    grad_norm={name: float(np.linalg.norm(g)) for name, g in grads[k].items()},
-                   fd_difference=fd[k], torch_difference=None)
+                   grad_max={name: float(np.max(np.abs(g))) for name, g in grads[k].items()},
+                   fd_difference=fd[k], fd_absolute=fd_absolute[k], torch_difference=None)
         if torch_result is not None:
             row["torch_difference"] = {name: relative_difference(g, torch_result[1][k][name])
                                        for name, g in grads[k].items()}
         layers.append(row)
     worst_fd = max(d for row in layers for d in row["fd_difference"].values())
+    fd_worst = max(({"layer": row["index"], "tensor": name, "relative": d, "absolute": row["fd_absolute"][name],
+                     "largest_entry": row["grad_max"][name]}
+                    for row in layers for name, d in row["fd_difference"].items()), key=lambda t: t["relative"])
+    fd_summary = dict(worst=fd_worst, max_absolute=max(d for row in layers for d in row["fd_absolute"].values()),
+                      rounding_estimate=float(np.finfo(np.float64).eps * abs(value) / FD_EPS),   # ε_mach·|L|/ε
+                      smallest_largest_entry=min(m for row in layers for m in row["grad_max"].values()),
+                      largest_largest_entry=max(m for row in layers for m in row["grad_max"].values()))
     worst_torch = None
     if torch_result is not None:
         worst_torch = max(d for row in layers for d in row["torch_difference"].values())
@@ -233,8 +278,9 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
 
     report = Report(NAME, "Backpropagation layer by layer, against torch; vanishing gradients in deep nets",
                     claim=__doc__.split("\n\n")[1])
-    write_part_one(report, layers, value, torch_result, worst_torch, worst_fd)
-    write_part_two(report, nets, epochs, quick)
+    write_part_one(report, layers, value, torch_result, worst_torch, worst_fd, fd_summary)
+    input_spread = float(np.mean(np.std(ds.X_train, axis=0)))   # the pixels': each feature's std, averaged
+    write_part_two(report, nets, epochs, quick, input_spread)
     report.verdict(holds, (f"Largest relative difference from torch: {worst_torch:.2e} (bound {TORCH_TOL:g}); "
                            if worst_torch is not None else "torch is not installed: checked against finite "
                            "differences only; ")
@@ -245,8 +291,9 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                    torch_loss=None if torch_result is None else torch_result[0],
                    reference="torch" if torch_result is not None else "finite differences",
                    torch_tolerance=TORCH_TOL, fd_tolerance=FD_TOL, fd_eps=FD_EPS, layers=layers,
-                   max_torch_difference=worst_torch, max_fd_difference=worst_fd,
+                   max_torch_difference=worst_torch, max_fd_difference=worst_fd, finite_differences=fd_summary,
                    depth=DEPTH, width=WIDTH, lr=LR, batch_size=BATCH_SIZE, epochs=epochs, nets=nets,
+                   input_spread=input_spread,
                    sigmoid_bound=SIGMOID_BOUND, batchnorm_bound=BN_BOUND,
                    sigmoid_max_first_over_last=sigmoid_worst, batchnorm_min_ratio=bn_worst,
                    relu_first_over_last=nets["ReLU"]["first_over_last"], checks=checks)
@@ -254,7 +301,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
 
 
 # ---- report sections and plots --------------------------------------------------------------------
-def write_part_one(report: Report, layers: list[dict], value: float, torch_result, worst_torch, worst_fd) -> None:
+def write_part_one(report: Report, layers: list[dict], value: float, torch_result, worst_torch, worst_fd,
+                   fd: dict) -> None:
     reference = "torch autograd (float64, the same weights loaded from our state dict)" if torch_result else \
         "finite differences only (torch is not installed)"
     report.text(f"## 1. One batch, layer by layer\n\nA batch of {BATCH} digits (64 features, standardised) "
@@ -284,15 +332,23 @@ def write_part_one(report: Report, layers: list[dict], value: float, torch_resul
                 "1 − y² ≤ 1 and y(1 − y) ≤ 1/4; BatchNorm removes its components along the batch mean and "
                 "along x̂. " + (f"The largest difference from torch, {worst_torch:.1e}, is rounding in float64. "
                                if worst_torch is not None else "")
-                + f"The finite-difference differences, up to {worst_fd:.1e}, are what a central difference "
-                "costs: truncation of order ε² and rounding of order 1e-16·L/ε, with "
-                f"ε = {FD_EPS:g} (a smaller ε trades truncation for rounding). They are far above torch's "
-                "differences but far below what a wrong formula gives, a difference of order 1.")
+                + "A central difference of step ε errs, in absolute terms, by a truncation of order ε² (times "
+                "a third derivative of L) and a rounding of order ε_mach·|L|/ε — here "
+                f"{np.finfo(np.float64).eps:.1e} × {value:.2f} / {FD_EPS:g} ≈ {fd['rounding_estimate']:.0e}. The "
+                f"largest absolute difference measured is {fd['max_absolute']:.1e}. The table's differences are "
+                "relative: divided by each tensor's largest entry, and those entries range from "
+                f"{fd['smallest_largest_entry']:.1e} to {fd['largest_largest_entry']:.1e}. So the same small "
+                "absolute error becomes a large relative one on a tensor of small entries: the largest relative "
+                f"difference, {worst_fd:.1e}, is layer {fd['worst']['layer']}'s "
+                f"∂L/∂{'x' if fd['worst']['tensor'] == 'input' else fd['worst']['tensor']}, an absolute "
+                f"{fd['worst']['absolute']:.1e} on a largest entry of {fd['worst']['largest_entry']:.1e}. "
+                "(A smaller ε trades truncation for rounding.) These differences are far above torch's but far "
+                "below what a wrong formula gives, a relative difference of order 1.")
     report.figure(differences_figure(layers), "differences.png",
                   "Relative difference of every gradient tensor from torch and from finite differences (log scale)")
 
 
-def write_part_two(report: Report, nets: dict, epochs: int, quick: bool) -> None:
+def write_part_two(report: Report, nets: dict, epochs: int, quick: bool, input_spread: float) -> None:
     n_layers = DEPTH + 1
     report.text(f"## 2. Gradient norms per layer over training\n\nThree nets on digits, each with {DEPTH} hidden "
                 f"layers of {WIDTH} units and a Linear to the 10 logits ({n_layers} Linear layers, numbered 1 to "
@@ -302,32 +358,73 @@ def write_part_two(report: Report, nets: dict, epochs: int, quick: bool) -> None
                 f"{epochs} epochs{' (quick mode)' if quick else ''}, the same seed for all three. Each point is "
                 "the mean over the epoch's steps of ‖∂L/∂W‖ (Frobenius) of one Linear layer.")
     report.table(["net", "final test accuracy", "first/last, epoch 1", "first/last, last epoch",
-                  "first/last, largest", "smallest layer/last", "factor per layer, last epoch"],
+                  "first/last, largest", "smallest layer/last", "factor per layer (2 to last), last epoch",
+                  "layer 1/layer 2, last epoch"],
                  [[kind, r["test_accuracy"], r["first_over_last"][0], r["first_over_last"][-1],
-                   r["first_over_last"].max(), r["min_ratio"].min(), r["per_layer_factor"][-1]]
-                  for kind, r in nets.items()])
+                   r["first_over_last"].max(), r["min_ratio"].min(), r["per_layer_factor"][-1],
+                   r["first_over_second"][-1]] for kind, r in nets.items()])
     report.text("*first/last* is layer 1's gradient norm over layer "
                 f"{n_layers}'s; *smallest layer/last* is the smallest of all layers' over the last layer's, over "
-                "all epochs; the *factor per layer* is the median over l of layer l's norm over layer l + 1's: "
-                "what one layer does to the gradient on the way down (below 1: it shrinks).")
+                "all epochs; the *factor per layer* is the geometric mean over l = 2, …, "
+                f"{n_layers - 1} of layer l's norm over layer l + 1's — what one hidden layer does to the gradient "
+                f"on the way down (below 1: it shrinks) — so that first/last = (layer 1/layer 2) × "
+                f"factor^{n_layers - 2}. Layer 1 is kept apart because its input is the pixels, not a hidden "
+                "layer's output.")
     report.table(["layer"] + [f"{kind}, epoch {e}" for kind in nets for e in (1, epochs)],
                  [[i + 1] + [nets[kind]["grad_norms"][e][i] for kind in nets for e in (0, -1)]
                   for i in range(n_layers)])
-    sig, bn = nets["sigmoid"], nets["ReLU + BatchNorm"]
-    report.text(f"In the sigmoid net each layer's weight gradient is about {sig['per_layer_factor'][-1]:.2f} times "
-                "the one above it. That is what the backward formulas predict: Sigmoid multiplies the gradient by "
-                "σ'(z) = y(1 − y) ≤ 1/4, and multiplying by W, whose entries are uniform in ±1/√D (variance "
-                "1/(3D)), scales a gradient's norm by about √(1/3), so each layer shrinks it by about "
-                "(1/4)·√(1/3) ≈ 0.14 (and ∂L/∂W = doutᵀx follows dout, as every hidden layer's input x is a "
-                f"sigmoid output of about the same size). Over {n_layers - 1} layers that compounds to "
-                f"{sig['first_over_last'][-1]:.1e}; the first layers barely move and the net stays at "
-                f"{sig['test_accuracy']:.0%} test accuracy. The plain ReLU net loses less per layer: its first "
-                f"layer gets {nets['ReLU']['first_over_last'][0]:.2f} of the last layer's gradient in epoch 1 and "
-                f"{nets['ReLU']['first_over_last'][-1]:.2f} in epoch {epochs}, and it reaches "
-                f"{nets['ReLU']['test_accuracy']:.0%}. BatchNorm divides each pre-activation by its "
-                "batch standard deviation σ, which grows with the scale of W; on the way back the gradient is "
-                "multiplied by Wᵀ and by γ/σ, so the scale of W cancels and nothing shrinks layer after layer: no "
-                f"layer falls below {bn['min_ratio'].min():.2f} of the last one (test accuracy "
+    sig, relu, bn = nets["sigmoid"], nets["ReLU"], nets["ReLU + BatchNorm"]
+    f, r12, ratio = sig["per_layer_factor"][-1], sig["first_over_second"][-1], sig["input_size_first_over_second"]
+    sizes = sig["input_size_init"][1:]
+    report.text(f"In the sigmoid net, from layer {n_layers} down to layer 2, each layer's weight gradient is on "
+                f"average {f:.3f} times the one above it (last epoch). That is what the backward formulas "
+                "predict: Sigmoid multiplies the gradient by σ'(z) = y(1 − y) ≤ 1/4, and multiplying by W, whose "
+                "entries are uniform in ±1/√D (variance 1/(3D)), scales a gradient's norm by about √(1/3), so "
+                "each layer shrinks it by about (1/4)·√(1/3) ≈ 0.144; and ∂L/∂W = doutᵀx follows dout, "
+                "because "
+                "each of these layers' input x is a sigmoid output of about the same size (per-sample norm "
+                f"{min(sizes):.2f} to {max(sizes):.2f} at initialisation: {WIDTH} entries near 0.5). Layer 1 "
+                "differs: its input is the standardised pixels, per-sample norm "
+                f"{sig['input_size_init'][0]:.2f}, {ratio:.2f} times layer 2's, and ∂L/∂W grows with the input, "
+                f"so its gradient is {r12:.2f} of layer 2's rather than {f:.3f} ({f:.3f} × {ratio:.2f} = "
+                f"{f * ratio:.2f}). Together, first/last = {r12:.2f} × {f:.3f}^{n_layers - 2} = "
+                f"{sig['first_over_last'][-1]:.1e}.")
+    spreads = [[i + 1] + [nets[kind][key][i] for kind in nets for key in ("spread_init", "spread_final")]
+               for i in range(DEPTH)]
+    report.text("**The forward signal.** Spread across samples of each hidden layer's output (after its Sigmoid "
+                "or ReLU): each unit's standard deviation over the training images, averaged over the units, "
+                "from one forward pass of the whole training set (BatchNorm with that set's statistics). 0 would "
+                f"mean every image gives the same output; the standardised pixels' spread is {input_spread:.3f}.")
+    report.table(["hidden layer"] + [f"{kind}, {when}" for kind in nets for when in ("initialisation",
+                                                                                      f"after epoch {epochs}")],
+                 spreads)
+    s_init, s_final = sig["spread_init"], sig["spread_final"]
+    one_class = sig["most_common_prediction_share"]
+    report.text(f"The sigmoid net's forward signal collapses by the same factor: at initialisation the spread "
+                f"falls from {s_init[0]:.2g} at layer 1 to {s_init[-1]:.1e} at layer {DEPTH}, "
+                f"{sig['spread_factor_init']:.3f} "
+                "per layer — a Linear with entries of variance 1/(3D) scales the spread of its D inputs by about "
+                "√(1/3), and a sigmoid's slope is at most 1/4. So every image reaches the output layer as nearly "
+                "the same vector, and the logits barely depend on the image: after training the net gives "
+                f"{one_class:.0%} of the test images the same class, and its test accuracy is "
+                f"{sig['test_accuracy']:.0%}. That is why it does not learn: what reaches the output layer no "
+                "longer tells the digits apart. And it cannot train its way out, because the layers that would "
+                f"have to amplify the signal are those whose gradients vanished: after {epochs} epochs the spread "
+                f"at layer {DEPTH} is "
+                f"{s_final[-1]:.1e}. The plain ReLU net's signal shrinks at initialisation too "
+                f"({relu['spread_init'][-1]:.1e} at layer {DEPTH}, {relu['spread_factor_init']:.2f} per layer), but "
+                f"less, and its gradients reach the first layers: its first layer gets "
+                f"{relu['first_over_last'][0]:.2f} of the last layer's gradient in epoch 1 and "
+                f"{relu['first_over_last'][-1]:.2f} in epoch {epochs}; after training its spread at layer {DEPTH} "
+                f"is {relu['spread_final'][-1]:.2g} and its test accuracy {relu['test_accuracy']:.0%}"
+                + (f" (quick mode: {epochs} epochs show only the start of training)" if quick else "")
+                + ". BatchNorm rescales "
+                "every pre-activation to unit spread; with γ = 1 the ReLU then leaves √(1/2 − 1/(2π)) ≈ 0.58, "
+                f"and the spread measured at initialisation is {min(bn['spread_init']):.2f} to "
+                f"{max(bn['spread_init']):.2f} at every layer. The same division by the batch standard "
+                "deviation σ keeps the gradient up: σ grows with the scale of W, and on the way back the gradient "
+                "is multiplied by Wᵀ and by γ/σ, so the scale of W cancels and nothing shrinks layer after layer: "
+                f"no layer falls below {bn['min_ratio'].min():.2f} of the last one (test accuracy "
                 f"{bn['test_accuracy']:.0%}). It does not make the layers equal, though: the early layers receive "
                 f"up to {bn['max_ratio'].max():.1f}× the last layer's gradient in an epoch.")
     report.figure(norms_figure(nets), "grad_norms.png",
