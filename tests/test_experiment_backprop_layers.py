@@ -59,6 +59,46 @@ def test_deep_sigmoid_gradient_vanishes_and_batchnorm_keeps_every_layer_within_h
     assert metrics["checks"] == dict(torch=True, finite_differences=True, sigmoid_vanishes=True, batchnorm_keeps=True)
 
 
+def test_finite_difference_errors_are_absolute_rounding_divided_by_each_tensors_largest_entry(run):
+    # A central difference errs by about ε_mach·|L|/ε in absolute terms; the report's relative differences
+    # are those absolute errors over max |∂L/∂T|, largest where the tensor's entries are smallest.
+    _, metrics, _ = run
+    fd = metrics["finite_differences"]
+    assert fd["rounding_estimate"] == pytest.approx(np.finfo(np.float64).eps * metrics["loss"] / metrics["fd_eps"])
+    for r in metrics["layers"]:
+        for name, relative in r["fd_difference"].items():
+            assert r["fd_absolute"][name] == pytest.approx(relative * r["grad_max"][name], rel=1e-9)
+    assert fd["max_absolute"] <= 10 * fd["rounding_estimate"]
+    assert fd["worst"]["relative"] == metrics["max_fd_difference"]
+    assert fd["worst"]["largest_entry"] == fd["smallest_largest_entry"] < 1e-3
+
+
+def test_the_deep_sigmoid_nets_forward_signal_collapses_by_the_same_factor_as_its_gradient(run):
+    _, metrics, _ = run
+    sigmoid, bn = metrics["nets"]["sigmoid"], metrics["nets"]["ReLU + BatchNorm"]
+    spread = np.array(sigmoid["spread_init"])                    # one per hidden layer
+    assert len(spread) == metrics["depth"] and spread[-1] < 1e-4
+    assert np.all(0.1 < spread[1:] / spread[:-1]) and np.all(spread[1:] / spread[:-1] < 0.2)   # about (1/4)·√(1/3)
+    assert sigmoid["spread_factor_init"] == pytest.approx((spread[-1] / spread[0]) ** (1 / (len(spread) - 1)))
+    assert sigmoid["most_common_prediction_share"] == 1.0 and sigmoid["test_accuracy"] < 0.2   # one class for all
+    # BatchNorm: unit spread before the ReLU, √(1/2 − 1/(2π)) ≈ 0.58 after it, at every layer
+    assert np.all(np.abs(np.array(bn["spread_init"]) - np.sqrt(0.5 - 0.5 / np.pi)) < 0.1)
+
+
+def test_first_over_last_is_layer_one_over_two_times_the_per_layer_factor_to_the_fifth(run):
+    _, metrics, _ = run
+    for kind, net in metrics["nets"].items():
+        norms = np.array(net["grad_norms"])                      # (epochs, layers)
+        factor = np.array(net["per_layer_factor"])
+        assert np.allclose(factor ** (norms.shape[1] - 2), norms[:, 1] / norms[:, -1], rtol=1e-9), kind
+        assert np.allclose(np.array(net["first_over_second"]) * factor ** (norms.shape[1] - 2),
+                           net["first_over_last"], rtol=1e-9), kind
+    sigmoid = metrics["nets"]["sigmoid"]
+    assert 0.1 < sigmoid["per_layer_factor"][-1] < 0.2                  # about (1/4)·√(1/3) ≈ 0.144
+    assert sigmoid["first_over_second"][-1] > 2 * sigmoid["per_layer_factor"][-1]   # layer 1's input is the pixels
+    assert sigmoid["input_size_first_over_second"] > 2
+
+
 def test_without_torch_the_layers_are_checked_against_finite_differences_only(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)   # `import torch` now raises ImportError
     _, metrics, returned = run_quick(backprop_layers, tmp_path / backprop_layers.NAME)
