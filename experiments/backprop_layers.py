@@ -218,6 +218,7 @@ def train_recording_gradients(model: hn.Sequential, ds: data.Dataset, epochs: in
                 spread_init=spread_init, spread_final=spread_final, input_size_init=input_size_init,
                 spread_factor_init=(spread_init[-1] / spread_init[0]) ** (1 / (len(spread_init) - 1)),   # per layer
                 input_size_first_over_second=input_size_init[0] / input_size_init[1],
+                factor_times_input_ratio=factor[-1] * input_size_init[0] / input_size_init[1],   # last epoch
                 train_loss=losses, test_accuracy=hn.evaluate(model, ce, ds.X_test, ds.y_test)["accuracy"],
                 most_common_prediction_share=float(np.bincount(predicted).max() / len(predicted)))
 
@@ -387,7 +388,7 @@ def write_part_two(report: Report, nets: dict, epochs: int, quick: bool, input_s
                 "differs: its input is the standardised pixels, per-sample norm "
                 f"{sig['input_size_init'][0]:.2f}, {ratio:.2f} times layer 2's, and ∂L/∂W grows with the input, "
                 f"so its gradient is {r12:.2f} of layer 2's rather than {f:.3f} ({f:.3f} × {ratio:.2f} = "
-                f"{f * ratio:.2f}). Together, first/last = {r12:.2f} × {f:.3f}^{n_layers - 2} = "
+                f"{sig['factor_times_input_ratio']:.2f}). Together, first/last = {r12:.2f} × {f:.3f}^{n_layers - 2} = "
                 f"{sig['first_over_last'][-1]:.1e}.")
     spreads = [[i + 1] + [nets[kind][key][i] for kind in nets for key in ("spread_init", "spread_final")]
                for i in range(DEPTH)]
