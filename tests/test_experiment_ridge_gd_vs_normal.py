@@ -101,12 +101,12 @@ def test_larger_lambda_needs_fewer_iterations(run):
     assert metrics["fewer_iterations_with_larger_lam"] is True
 
 
-def test_gd_is_slower_than_the_closed_form_in_every_run_and_the_ratios_are_stored(run):
+def test_the_time_ratios_quoted_in_the_report_are_stored_and_consistent(run):
+    # Wall times are reported, never asserted: a test must not depend on how busy the machine is.
     _, metrics, _ = run
     every = metrics["runs"] + metrics["sweep"]
     for r in every:
         assert r["gd_over_closed_form"] == pytest.approx(r["gd_seconds"] / r["closed_form_seconds"])
-        assert r["gd_over_closed_form"] > 1, r
     ratios = [r["gd_over_closed_form"] for r in every]
     assert (metrics["min_gd_over_closed_form"], metrics["max_gd_over_closed_form"]) == (min(ratios), max(ratios))
 
