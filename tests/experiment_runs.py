@@ -16,9 +16,10 @@ def run_quick(experiment: ModuleType, out: Path) -> tuple[Path, dict, dict]:
     return out, json.loads((out / "metrics.json").read_text(encoding="utf-8")), returned
 
 
-def assert_report_complete(out: Path) -> str:
+def assert_report_complete(out: Path, plots: set[str] | None = None) -> str:
     """report.md states a claim and a verdict and embeds every PNG of the folder, each a real plot
-    (not an empty canvas); metrics.json records the verdict. Returns the report's text."""
+    (not an empty canvas); metrics.json records the verdict; the PNGs are exactly ``plots`` when
+    given. Returns the report's text."""
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "**Claim.**" in report and "**Verdict.**" in report
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -26,6 +27,8 @@ def assert_report_complete(out: Path) -> str:
     assert metrics["claim_holds"] is holds
     pngs = sorted(out.glob("*.png"))
     assert pngs, "no plots written"
+    if plots is not None:
+        assert {p.name for p in pngs} == set(plots)
     for png in pngs:
         assert f"]({png.name})" in report, f"{png.name} is written but not embedded in the report"
         assert png.stat().st_size > 5_000, f"{png.name} looks empty"

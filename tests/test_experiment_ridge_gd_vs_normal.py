@@ -17,8 +17,7 @@ def run(tmp_path_factory):
 
 def test_report_metrics_and_plots_are_written_and_the_claim_holds(run):
     out, metrics, returned = run
-    assert_report_complete(out)
-    assert {p.name for p in out.glob("*.png")} == {"convergence.png", "scaling.png"}
+    assert_report_complete(out, plots={"convergence.png", "scaling.png"})
     assert metrics["claim_holds"] is True and returned["claim_holds"] is True
 
 

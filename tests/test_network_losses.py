@@ -29,22 +29,6 @@ def test_mse_hand_worked_example():
     np.testing.assert_array_equal(mse.backward(), [0.5, -1.0, 0.0, 1.5])
 
 
-def test_mse_gradient_equals_finite_differences():
-    rng = np.random.default_rng(1)
-    pred, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    mse = MSELoss()
-    mse(pred, target)
-    numeric = numerical_jacobian(lambda p: MSELoss()(p, target), pred).reshape(pred.shape)
-    np.testing.assert_allclose(mse.backward(), numeric, rtol=1e-7, atol=1e-9)
-
-
-def test_mse_keeps_float32():
-    mse = MSELoss()
-    mse(np.ones((2, 2), dtype=np.float32), np.zeros((2, 2)))
-    assert mse.backward().dtype == np.float32
-
-
-# ---- BCEWithLogitsLoss --------------------------------------------------------------------
 @pytest.mark.parametrize("shape", SHAPES)
 def test_bce_matches_torch_value_and_gradient_sigmoid_minus_target_over_n(shape):
     rng = np.random.default_rng(10 + len(shape))
@@ -86,27 +70,35 @@ def test_bce_hand_worked_example_zero_logits_give_log_two():
     np.testing.assert_allclose(bce.backward(), (0.5 - np.array([0.0, 1.0, 1.0, 0.25])) / 4, rtol=1e-15)
 
 
-def test_bce_gradient_equals_finite_differences():
-    rng = np.random.default_rng(4)
-    z, y = 2 * rng.standard_normal((4, 3)), rng.uniform(size=(4, 3))
-    bce = BCEWithLogitsLoss()
-    bce(z, y)
-    numeric = numerical_jacobian(lambda zz: BCEWithLogitsLoss()(zz, y), z).reshape(z.shape)
-    np.testing.assert_allclose(bce.backward(), numeric, rtol=1e-7, atol=1e-9)
-
-
-def test_bce_keeps_float32():
-    bce = BCEWithLogitsLoss()
-    bce(np.ones(3, dtype=np.float32), np.zeros(3))
-    assert bce.backward().dtype == np.float32
-
-
 def test_softmax_cross_entropy_is_still_exported_from_losses():
     from handnet.layers import SoftmaxCrossEntropy as FromLayers
     assert SoftmaxCrossEntropy is FromLayers
 
 
 # ---- bad input ----------------------------------------------------------------------------
+# ---- both losses -----------------------------------------------------------------------------
+# (loss class, a target of shape (4, 3) drawn from rng): real-valued for MSE, in [0, 1] for BCE.
+LOSSES = [(MSELoss, lambda rng: rng.standard_normal((4, 3))),
+          (BCEWithLogitsLoss, lambda rng: rng.uniform(size=(4, 3)))]
+
+
+@pytest.mark.parametrize("make_loss,make_target", LOSSES)
+def test_gradient_equals_finite_differences(make_loss, make_target):
+    rng = np.random.default_rng(4)
+    pred, target = 2 * rng.standard_normal((4, 3)), make_target(rng)
+    loss = make_loss()
+    loss(pred, target)
+    numeric = numerical_jacobian(lambda p: make_loss()(p, target), pred).reshape(pred.shape)
+    np.testing.assert_allclose(loss.backward(), numeric, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("make_loss,make_target", LOSSES)
+def test_gradient_keeps_the_float32_of_pred(make_loss, make_target):
+    loss = make_loss()
+    loss(np.ones((2, 2), dtype=np.float32), np.zeros((2, 2)))
+    assert loss.backward().dtype == np.float32
+
+
 @pytest.mark.parametrize("loss", [MSELoss(), BCEWithLogitsLoss()])
 def test_shape_mismatch_is_refused_not_broadcast(loss):
     with pytest.raises(ValueError, match=r"target must have the shape of \w+ \(3,\), got \(3, 1\)"):
