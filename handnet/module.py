@@ -8,6 +8,10 @@ The protocol (every layer in ``handnet.layers`` follows it):
   ``dx = ∂L/∂x`` (the shape of ``x``). It reads only the cache of the last forward, *writes*
   each parameter's ``.grad`` (never adds to it) and never changes a parameter's value:
   updating parameters is the optimizer's job.
+* One instance serves one place. A layer holds the cache of its *last* forward and *writes*
+  its parameters' ``.grad``, so a layer (or a Parameter) used at two places in a network
+  would differentiate only its second use and overwrite the first's gradient. ``Sequential``
+  refuses such a network when it is built; make a second layer instead.
 * Parameters are the attributes that hold a ``Parameter``; sub-modules are the attributes
   that hold a ``Module``; buffers (state that is saved but not trained, like BatchNorm's
   running mean) are declared with ``register_buffer``. ``parameters()``, ``state_dict()``
@@ -19,6 +23,7 @@ The protocol (every layer in ``handnet.layers`` follows it):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -62,29 +67,41 @@ class Module:
     def children(self) -> list[Module]:
         return [m for _, m in self.named_children()]
 
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(prefix, module)`` for this module (prefix ``""``) and every descendant, depth first.
+
+        The one tree walk: parameters, buffers and the state dict are all read off it. A child's
+        prefix is its path with a trailing dot (``"0."``, ``"2.1."``), so ``prefix + "weight"``
+        is a parameter's full name.
+        """
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(prefix + name + ".")
+
     def modules(self) -> Iterator[Module]:
         """This module, then every descendant, depth first."""
-        yield self
-        for child in self.children():
-            yield from child.modules()
+        for _, m in self.named_modules():
+            yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """Yield ``(name, parameter)`` pairs, this module's own first, then each child's."""
+    def _own_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
-                yield prefix + name, value
-        if recurse:
-            for name, child in self.named_children():
-                yield from child.named_parameters(prefix + name + ".")
+                yield name, value
+
+    def named_parameters(self, recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(name, parameter)`` pairs, each module's own first, then its children's."""
+        walk = self.named_modules() if recurse else [("", self)]
+        for prefix, m in walk:
+            for name, p in m._own_parameters():
+                yield prefix + name, p
 
     def parameters(self, recurse: bool = True) -> list[Parameter]:
         return [p for _, p in self.named_parameters(recurse=recurse)]
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for name in self._buffer_names:
-            yield prefix + name, getattr(self, name)
-        for name, child in self.named_children():
-            yield from child.named_buffers(prefix + name + ".")
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for prefix, m in self.named_modules():
+            for name in m._buffer_names:
+                yield prefix + name, getattr(m, name)
 
     # ---- modes ----------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -105,14 +122,12 @@ class Module:
         """
         return {name: np.array(value, copy=True) for name, value in self._state_items()}
 
-    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + name, value.data
-        for name in self._buffer_names:
-            yield prefix + name, getattr(self, name)
-        for name, child in self.named_children():
-            yield from child._state_items(prefix + name + ".")
+    def _state_items(self) -> Iterator[tuple[str, np.ndarray]]:
+        for prefix, m in self.named_modules():
+            for name, p in m._own_parameters():
+                yield prefix + name, p.data
+            for name in m._buffer_names:
+                yield prefix + name, getattr(m, name)
 
     def load_state_dict(self, state: dict) -> None:
         """Copy every entry of ``state`` into this module's parameters and buffers.
@@ -148,15 +163,15 @@ class Module:
                 raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
             converted[key] = np.array(value, dtype=current.dtype, copy=True)
         for key, value in converted.items():
-            self._assign_state(key.split("."), value)
+            self._assign_state(key, value)
 
-    def _assign_state(self, path: list[str], value: np.ndarray) -> None:
-        if len(path) > 1:
-            dict(self.named_children())[path[0]]._assign_state(path[1:], value)
-        elif isinstance(getattr(self, path[0]), Parameter):
-            getattr(self, path[0]).data = value
+    def _assign_state(self, key: str, value: np.ndarray) -> None:
+        prefix, _, name = key.rpartition(".")
+        owner = dict(self.named_modules())[prefix + "." if prefix else ""]
+        if isinstance(getattr(owner, name), Parameter):
+            getattr(owner, name).data = value
         else:
-            setattr(self, path[0], value)
+            setattr(owner, name, value)
 
     # ---- printing -------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -168,3 +183,15 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+@contextmanager
+def modes(model: Module, training: bool) -> Iterator[None]:
+    """Put every module in train or eval mode; afterwards give each back the mode it had."""
+    before = [(m, m.training) for m in model.modules()]
+    model.train(training)
+    try:
+        yield
+    finally:
+        for m, mode in before:
+            m.training = mode

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from handnet.module import Module
+from handnet.parameter import Parameter
 
 
 class Sequential(Module):
@@ -19,6 +20,10 @@ class Sequential(Module):
     Shapes: x is what the first module takes, y what the last one gives; each module's output
     must fit the next one's input (a mismatch raises ValueError naming the position).
 
+    Each module (and each Parameter) may appear once, anywhere in the chain, nested chains
+    included: a layer keeps the cache of its last forward and writes its ``.grad``, so one
+    instance used twice would silently get the gradient wrong. Such a chain raises ValueError.
+
     Children are named ``"0"``, ``"1"``, … as in ``torch.nn.Sequential``, so parameter names and
     state-dict keys are PyTorch's (``"0.weight"``, ``"1.running_mean"``, …).
     """
@@ -29,6 +34,7 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential: argument {i} must be a Module, got {type(m).__name__}")
         self.layers = list(modules)
+        _refuse_shared(self)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, m in enumerate(self.layers):
@@ -60,3 +66,23 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def _refuse_shared(seq: Sequential) -> None:
+    """Raise ValueError if a module or a Parameter appears at two places in ``seq``."""
+    seen: dict[int, str] = {}
+
+    def claim(obj, where: str) -> None:
+        if id(obj) in seen:
+            kind = "Parameter" if isinstance(obj, Parameter) else type(obj).__name__
+            raise ValueError(
+                f"Sequential: the same {kind} is used at {seen[id(obj)]!r} and at {where!r}. A layer keeps "
+                f"the cache of its last forward and writes (not adds to) its .grad, so one instance cannot "
+                f"serve two places: make a second {kind}")
+        seen[id(obj)] = where
+
+    for prefix, m in seq.named_modules():
+        if m is not seq:
+            claim(m, prefix.rstrip("."))
+        for name, p in m._own_parameters():
+            claim(p, prefix + name)
