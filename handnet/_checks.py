@@ -55,7 +55,8 @@ def check_real(value, who: str, name: str, *, low: float = 0.0, high: float | No
     """``value`` as a float, or a ValueError naming ``who`` and ``name`` unless it is a finite real
     number in the interval from ``low`` to ``high`` (None: no upper end); ``low_open`` and
     ``high_open`` say whether each end is excluded."""
-    interval = ("(" if low_open else "[") + f"{low:g}, " + ("∞)" if high is None else f"{high:g}" + (")" if high_open else "]"))
+    upper = "∞)" if high is None else f"{high:g}" + (")" if high_open else "]")
+    interval = ("(" if low_open else "[") + f"{low:g}, " + upper
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if ok:
         v = float(value)
@@ -65,3 +66,22 @@ def check_real(value, who: str, name: str, *, low: float = 0.0, high: float | No
     if not ok:
         raise ValueError(f"{who}: {name} must be a finite number in {interval}, got {value!r}")
     return float(value)
+
+
+def check_samples(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """X (and y, unless ``y_name`` is None) as arrays: at least one row, real and finite, one y per row."""
+    X = np.asarray(X)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"{who}: {x_name} must have shape (N, D) with one row per sample and N ≥ 1, got shape "
+                         f"{X.shape} (reshape a single feature to (N, 1))")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{who}: {x_name} must be an array of real numbers, got dtype {X.dtype}")
+    check_finite(X, who, x_name)
+    if y_name is None:
+        return X, None
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(f"{who}: {y_name} must have one entry per row of {x_name} ({len(X)}), got shape {y.shape}")
+    if np.issubdtype(y.dtype, np.floating):
+        check_finite(y, who, y_name)
+    return X, y

@@ -6,22 +6,23 @@ One training step on a batch (X_b, y_b) is the whole protocol of handnet in four
     model.backward(loss.backward())         writes every parameter's .grad
     optimizer.step()                        θ ← update(θ, .grad)
 ``fit`` repeats it over shuffled batches, checks every number it produces for NaN and inf, and
-records the loss (and accuracy, for classification: see ``handnet.evaluation``) of each epoch.
+records the loss (and accuracy, for classification: ``loss.accuracy``) of each epoch.
 It trains in train mode, evaluates the validation set in eval mode, and leaves every module in
 the mode it found it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from handnet._checks import check_finite, check_int
-from handnet.evaluation import accuracy_rule, check_samples, modes, predict_batches
-from handnet.loss import Loss
-from handnet.module import Module
+from handnet._checks import check_finite, check_int, check_samples
+from handnet.evaluation import predict_batches
+from handnet.losses.loss import Loss
+from handnet.module import Module, modes
 from handnet.optim.optimizer import Optimizer
 
 
@@ -45,7 +46,8 @@ class History:
         loss: the mean training loss of the epoch: each batch's loss, computed in train mode just
             before that batch's update, averaged with weights = batch sizes (for a loss that is a
             mean over the batch, this is the mean over all N training samples).
-        accuracy: the training accuracy measured the same way (classification only, else empty).
+        accuracy: the training accuracy measured the same way (classification only, else empty:
+            it is recorded when ``loss.accuracy`` gives a number for every batch).
         val_loss: the loss on the whole validation set in eval mode after the epoch (when
             ``validation`` is given, else empty).
         val_accuracy: the validation accuracy, likewise (classification with validation only).
@@ -63,7 +65,7 @@ class History:
 
 def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator | int | None = None, validation: tuple[np.ndarray, np.ndarray] | None = None,
-        progress: bool = True) -> History:
+        progress: bool = True, callback: Callable[[int, int, float], None] | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in shuffled mini-batches; return a ``History``.
 
     Each epoch draws a new permutation of the N samples from ``rng`` (a Generator, or an int seed;
@@ -74,6 +76,10 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
 
     A tqdm bar over the epochs shows the epoch's loss and accuracy (and validation figures);
     ``progress=False`` silences it.
+
+    ``callback(epoch, step, loss)`` (both 1-based; ``loss`` the batch's loss) is called after every
+    optimizer step, while each parameter's ``.grad`` still holds that step's gradient: the place
+    to record gradient norms or anything else a step produces.
 
     Raises:
         TrainingDiverged: the model's output, the loss, a gradient or an updated parameter holds
@@ -90,6 +96,8 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
         raise TypeError(f"fit: loss must be a Loss (e.g. SoftmaxCrossEntropy()), got {type(loss).__name__}")
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"fit: optimizer must have a step() method (e.g. SGD, Adam), got {type(optimizer).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be callable as callback(epoch, step, loss), got {type(callback).__name__}")
     owned = {id(p) for p in model.parameters()}
     if hasattr(optimizer, "params") and not any(id(p) in owned for p in optimizer.params):
         raise ValueError("fit: the optimizer holds none of the model's parameters; build it from model.parameters()")
@@ -102,23 +110,25 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
     for name, p in model.named_parameters():
         check_finite(p.data, "fit", f"parameter {name!r} (before training)")
     rng = np.random.default_rng(rng)
-    accuracy = accuracy_rule(loss, y)
     history = History()
     n = len(X)
     n_steps = len(_batch_bounds(n, batch_size))
     lr = getattr(optimizer, "lr", None)
 
-    def diverged(epoch: int, step: int | None, what: str) -> TrainingDiverged:
+    def check(values, epoch: int, step: int | None, what: str) -> None:
+        """Raise TrainingDiverged, saying where, unless every number in ``values`` is finite."""
+        if np.all(np.isfinite(values)):
+            return
         where = f"epoch {epoch} of {epochs}, " + (f"step {step} of {n_steps}" if step else "validation")
         cure = f"try a smaller learning rate (lr={lr:g} now)" if lr is not None else "try a smaller learning rate"
-        return TrainingDiverged(f"training diverged at {where}: {what}; {cure}", epoch=epoch, step=step,
-                                history=history)
+        raise TrainingDiverged(f"training diverged at {where}: {what}; {cure}", epoch=epoch, step=step,
+                               history=history)
 
     with modes(model, training=True), tqdm(range(1, epochs + 1), desc="epoch", unit="epoch", disable=not progress,
                                             dynamic_ncols=True) as bar:
         for epoch in bar:
             order = rng.permutation(n)
-            sum_loss = sum_acc = 0.0
+            sum_loss, accuracies = 0.0, []
             for step, (start, stop) in enumerate(_batch_bounds(n, batch_size), start=1):
                 idx = order[start:stop]
                 X_b, y_b = X[idx], y[idx]
@@ -126,36 +136,33 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
                 # to stop with an error that says where training diverged.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     out = model(X_b)
-                    if not np.all(np.isfinite(out)):
-                        raise diverged(epoch, step, "the model's output holds NaN or inf")
+                    check(out, epoch, step, "the model's output holds NaN or inf")
                     value = loss(out, y_b)
-                    if not np.isfinite(value):
-                        raise diverged(epoch, step, f"the loss is {value}")
+                    check(value, epoch, step, f"the loss is {value}")
                     model.backward(loss.backward())
                     for name, p in model.named_parameters():
-                        if p.grad is not None and not np.all(np.isfinite(p.grad)):
-                            raise diverged(epoch, step, f"the gradient of {name!r} holds NaN or inf")
+                        if p.grad is not None:
+                            check(p.grad, epoch, step, f"the gradient of {name!r} holds NaN or inf")
                     optimizer.step()
                     for name, p in model.named_parameters():
-                        if not np.all(np.isfinite(p.data)):
-                            raise diverged(epoch, step, f"the update made parameter {name!r} NaN or inf")
+                        check(p.data, epoch, step, f"the update made parameter {name!r} NaN or inf")
+                if callback is not None:
+                    callback(epoch, step, value)
                 sum_loss += value * len(idx)
-                if accuracy is not None:
-                    sum_acc += accuracy(out, y_b) * len(idx)
+                accuracies.append((loss.accuracy(out, y_b), len(idx)))
             history.loss.append(sum_loss / n)
-            if accuracy is not None:
-                history.accuracy.append(sum_acc / n)
+            if all(a is not None for a, _ in accuracies):
+                history.accuracy.append(sum(a * size for a, size in accuracies) / n)
             if validation is not None:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     out = predict_batches(model, X_val, batch_size)
-                if not np.all(np.isfinite(out)):
-                    raise diverged(epoch, None, "the model's output on the validation set holds NaN or inf")
+                check(out, epoch, None, "the model's output on the validation set holds NaN or inf")
                 val_loss = loss(out, y_val)
-                if not np.isfinite(val_loss):
-                    raise diverged(epoch, None, f"the loss on the validation set is {val_loss}")
+                check(val_loss, epoch, None, f"the loss on the validation set is {val_loss}")
                 history.val_loss.append(val_loss)
-                if accuracy is not None:
-                    history.val_accuracy.append(accuracy(out, y_val))
+                val_accuracy = loss.accuracy(out, y_val)
+                if val_accuracy is not None:
+                    history.val_accuracy.append(val_accuracy)
             bar.set_postfix(_last_figures(history))
     return history
 

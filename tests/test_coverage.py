@@ -8,7 +8,7 @@ import numpy as np
 import handnet.layers
 import handnet.losses
 from handnet.layers import BatchNorm1d, Linear
-from handnet.loss import Loss
+from handnet.losses.loss import Loss
 from tests.torch_compare import TORCH_TWINS, compare_with_torch
 
 # Layers whose constructor needs arguments; every other layer must be constructible as cls().

@@ -313,3 +313,26 @@ def test_fit_refuses_a_model_whose_parameters_are_already_not_finite():
 def test_bad_predict_or_evaluate_argument_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call(mlp([3, 2]))
+
+
+def test_callback_sees_every_step_with_that_steps_loss_and_gradient():
+    # After step k the callback must see the loss of batch k and .grad = ∂L_k/∂θ, the gradient the
+    # optimizer just used: with plain SGD, θ_before − θ_after = lr · grad exactly.
+    ds = data.moons(60, seed=0)
+    model = hn.Sequential(Linear(2, 4, rng=0), ReLU(), Linear(4, 2, rng=1))
+    lr = 0.1
+    seen, before = [], [model[0].weight.data.copy()]
+
+    def callback(epoch, step, loss):
+        w = model[0].weight
+        seen.append((epoch, step, loss))
+        np.testing.assert_allclose(before[-1] - w.data, lr * w.grad, rtol=1e-12, atol=1e-15)
+        before.append(w.data.copy())
+
+    history = hn.fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=lr), ds.X_train, ds.y_train,
+                     epochs=2, batch_size=20, rng=0, progress=False, callback=callback)
+    n_steps = len(_batch_bounds(len(ds.X_train), 20))
+    assert [(e, s) for e, s, _ in seen] == [(e, s) for e in (1, 2) for s in range(1, n_steps + 1)]
+    sizes = [stop - start for start, stop in _batch_bounds(len(ds.X_train), 20)]
+    first_epoch = sum(loss * size for (_, _, loss), size in zip(seen[:n_steps], sizes)) / len(ds.X_train)
+    assert first_epoch == pytest.approx(history.loss[0], rel=1e-12)

@@ -8,7 +8,8 @@ Shapes use one set of letters: N batch, D input features, M output features, C c
 Every layer keeps the floating dtype of its input (float32 in, float32 out).
 
 ``SoftmaxCrossEntropy`` is a loss (``ce(logits, target) -> float``, ``ce.backward() -> dlogits``)
-kept here because it is the fused softmax layer; ``handnet.losses`` exports it too.
+and lives in ``handnet.losses``; it is re-exported here because it is the fused softmax layer
+that ends most classifiers.
 """
 
 from handnet.layers.batchnorm import BatchNorm1d
@@ -16,7 +17,7 @@ from handnet.layers.linear import Linear
 from handnet.layers.relu import ReLU
 from handnet.layers.sigmoid import Sigmoid
 from handnet.layers.softmax import Softmax
-from handnet.layers.softmax_cross_entropy import SoftmaxCrossEntropy
 from handnet.layers.tanh import Tanh
+from handnet.losses.softmax_cross_entropy import SoftmaxCrossEntropy
 
 __all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "SoftmaxCrossEntropy"]

@@ -5,18 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet.functional import sigmoid
 from handnet.module import Module
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = 1 / (1 + e^(−x)) without overflow.
-
-    With e = e^(−|x|) ∈ (0, 1]:  σ(x) = 1 / (1 + e) for x ≥ 0  and  σ(x) = e / (1 + e) for x < 0
-    (multiply the top and bottom of 1/(1 + e^(−x)) by e^x). The exponent is never positive,
-    so nothing overflows, and σ(−1000) is a tiny positive number or 0 rather than a warning.
-    """
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
 class Sigmoid(Module):

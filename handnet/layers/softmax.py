@@ -5,23 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet.functional import softmax
 from handnet.module import Module
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log softmax(z) over the last axis by log-sum-exp: z − m − log Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ.
-
-    Subtracting the row maximum changes nothing mathematically (it cancels between top and
-    bottom of the softmax) and makes every exponent ≤ 0, so nothing overflows.
-    """
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """softmax(z)ᵢ = e^(zᵢ) / Σⱼ e^(zⱼ) over the last axis, computed as e^(zᵢ − m) / Σⱼ e^(zⱼ − m)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class Softmax(Module):

@@ -1,6 +1,6 @@
 """Losses: network losses of a prediction, and objectives of a weight vector.
 
-Network losses follow the protocol of ``handnet.loss.Loss``: ``loss(pred, target) -> float``
+Network losses follow the protocol of ``handnet.losses.loss.Loss``: ``loss(pred, target) -> float``
 caches what the gradient needs and ``loss.backward() -> dL/dpred`` returns the gradient that
 starts the network's backward pass. Each states its reduction (all three average):
 
@@ -19,13 +19,13 @@ take any of them:
 * ``Logistic(X, y, lam=0.0)``                  mean BCE of σ(Xw) + λ/2‖w‖², y ∈ {0, 1}
 """
 
-from handnet.layers.softmax_cross_entropy import SoftmaxCrossEntropy
 from handnet.losses.bce_with_logits import BCEWithLogitsLoss
 from handnet.losses.least_squares import LeastSquares
 from handnet.losses.logistic import Logistic
 from handnet.losses.mse import MSELoss
 from handnet.losses.objective import Objective
 from handnet.losses.ridge import Ridge
+from handnet.losses.softmax_cross_entropy import SoftmaxCrossEntropy
 
 __all__ = ["SoftmaxCrossEntropy", "MSELoss", "BCEWithLogitsLoss",
            "Objective", "LeastSquares", "Ridge", "Logistic"]

@@ -5,22 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import require_cache
-from handnet.layers.sigmoid import sigmoid
-from handnet.loss import Loss
+from handnet.functional import bce_with_logits, sigmoid
 from handnet.losses._check_pair import check_pair
-
-
-def bce_with_logits(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Elementwise ℓ(z, y) = −y log σ(z) − (1 − y) log(1 − σ(z)), stable for logits of any size.
-
-    With log σ(z) = −log(1 + e^(−z)) and log(1 − σ(z)) = −z − log(1 + e^(−z)):
-        ℓ = log(1 + e^(−z)) + (1 − y) z = log(1 + e^z) − y z.
-    log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)) (factor out e^max(z,0)), so
-        ℓ = max(z, 0) − y z + log1p(e^(−|z|)),
-    where the exponent is never positive: nothing overflows, and log1p keeps the digits of a
-    tiny e^(−|z|). At z = 1000, y = 1 this gives 1000 − 1000 + log1p(0) = 0 exactly.
-    """
-    return np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
+from handnet.losses.loss import Loss
 
 
 class BCEWithLogitsLoss(Loss):
@@ -28,10 +15,10 @@ class BCEWithLogitsLoss(Loss):
 
     Forward:   L = (1/N) Σᵢ [max(zᵢ, 0) − yᵢ zᵢ + log(1 + e^(−|zᵢ|))]      N = z.size
                which is (1/N) Σᵢ −yᵢ log σ(zᵢ) − (1 − yᵢ) log(1 − σ(zᵢ)), written so that no
-               exponent is positive (see ``bce_with_logits``).
+               exponent is positive (see ``handnet.functional.bce_with_logits``).
     Backward:  dL/dz = (σ(z) − y) / N
                Derivation: ℓ = log(1 + e^z) − y z, and d/dz log(1 + e^z) = e^z / (1 + e^z) = σ(z).
-               σ is the stable ``handnet.layers.sigmoid.sigmoid``, so the gradient is finite for
+               σ is the stable ``handnet.functional.sigmoid``, so the gradient is finite for
                any logit: at z = ±1000 it is (1 − y)/N or −y/N.
     Hessian:   d²L/dz² = diag(σ(z) (1 − σ(z))) / N
     Reduction: mean over all elements, as ``torch.nn.BCEWithLogitsLoss()`` (no ``weight`` or
@@ -59,3 +46,11 @@ class BCEWithLogitsLoss(Loss):
     def backward(self) -> np.ndarray:
         require_cache(self.logits, "BCEWithLogitsLoss")
         return (sigmoid(self.logits) - self.target) / self.logits.size
+
+    def accuracy(self, logits: np.ndarray, target: np.ndarray) -> float | None:
+        """With targets all exactly 0 or 1: the fraction of entries where (logit > 0) is the target.
+        Soft targets have no right answer to count, so None."""
+        target = np.asarray(target)
+        if not np.all((target == 0) | (target == 1)):
+            return None
+        return float(np.mean((np.asarray(logits) > 0) == (target == 1)))

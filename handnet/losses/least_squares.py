@@ -6,8 +6,8 @@ from functools import cached_property
 
 import numpy as np
 
-from handnet._linalg import cholesky_solve
-from handnet.losses.objective import Objective, check_data, gram_eigenvalue_range
+from handnet.linalg import gram_eigenvalue_range, solve_normal_equations
+from handnet.losses.objective import Objective, check_data
 
 
 class LeastSquares(Objective):
@@ -59,18 +59,7 @@ class LeastSquares(Objective):
     def solve(self) -> np.ndarray:
         """The minimiser w* of f, shape (d,); the minimum-norm one when X has rank < d.
 
-        When XᵀX is well conditioned: the normal equations XᵀX w = Xᵀy by Cholesky. Their
-        solution carries a relative error of about cond(XᵀX)·ε = cond(X)²·ε — forming XᵀX squares
-        the condition number — so we use them only while cond(XᵀX) ≤ 1/√ε ≈ 7·10⁷.
-        Otherwise (in particular when X is rank deficient, e.g. d > n or a repeated column, where
-        XᵀX is singular and Cholesky fails or returns noise) we fall back to the SVD
-        X = UΣVᵀ through ``np.linalg.lstsq``: w = V Σ⁺ Uᵀ y, which works with cond(X) itself and,
-        of all the least-squares solutions, returns the one of smallest norm.
+        The normal equations XᵀX w = Xᵀy, by ``handnet.linalg.solve_normal_equations`` with λ = 0:
+        Cholesky while XᵀX is well conditioned, else the SVD of X (see there for why and the cost).
         """
-        lam_min, lam_max = self._curvature_range
-        if lam_min > np.sqrt(np.finfo(np.float64).eps) * lam_max:
-            try:
-                return cholesky_solve(self.X.T @ self.X, self.X.T @ self.y)   # (d, d) w = (d,)
-            except np.linalg.LinAlgError:
-                pass  # numerically not positive definite after all: use the SVD below
-        return np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        return solve_normal_equations(self.X, self.y, 0.0, self._curvature_range)

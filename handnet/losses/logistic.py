@@ -6,9 +6,9 @@ from functools import cached_property
 
 import numpy as np
 
-from handnet.layers.sigmoid import sigmoid
-from handnet.losses.bce_with_logits import bce_with_logits
-from handnet.losses.objective import Objective, check_data, check_lam, gram_eigenvalue_range
+from handnet.functional import bce_with_logits, sigmoid
+from handnet.linalg import gram_eigenvalue_range
+from handnet.losses.objective import Objective, check_data, check_lam
 
 
 class Logistic(Objective):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import require_cache
-from handnet.loss import Loss
 from handnet.losses._check_pair import check_pair
+from handnet.losses.loss import Loss
 
 
 class MSELoss(Loss):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import check_real, as_float_array, check_finite
+from handnet._checks import as_float_array, check_finite, check_real
 
 
 class Objective:
@@ -81,19 +81,3 @@ def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
 def check_lam(lam, who: str) -> float:
     """Return the penalty λ as a float, or raise ValueError naming ``lam`` if it is not a finite λ ≥ 0."""
     return check_real(lam, who, "lam")
-
-
-def gram_eigenvalue_range(X: np.ndarray) -> tuple[float, float]:
-    """(λ_min, λ_max) of XᵀX/n for X (n, d): the extreme curvatures of a least-squares loss.
-
-    XᵀX (d, d) and XXᵀ (n, n) have the same non-zero eigenvalues (the squared singular values
-    of X), so we decompose the smaller of the two. When d > n, XᵀX has rank ≤ n < d and
-    λ_min = 0. ``eigvalsh`` gives the exact largest eigenvalue, not a bound such as the trace
-    or ‖X‖_F², which can exceed it d-fold and would make a 1/L step d times too short.
-    """
-    n, d = X.shape
-    gram = X.T @ X if d <= n else X @ X.T          # (d, d) or (n, n)
-    eigenvalues = np.linalg.eigvalsh(gram / n)     # ascending
-    lam_max = max(float(eigenvalues[-1]), 0.0)
-    lam_min = max(float(eigenvalues[0]), 0.0) if d <= n else 0.0   # clip rounding below 0
-    return lam_min, lam_max

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._linalg import cholesky_solve
+from handnet.linalg import solve_normal_equations
 from handnet.losses.least_squares import LeastSquares
 from handnet.losses.objective import check_data, check_lam
 
@@ -66,37 +66,13 @@ class Ridge(LeastSquares):
         return super().strong_convexity + self.lam
 
     def solve(self) -> np.ndarray:
-        """w* = (XᵀX + nλI)⁻¹ Xᵀy, shape (d,), by Cholesky; the inverse is never formed.
+        """w* = (XᵀX + nλI)⁻¹ Xᵀy, shape (d,), by ``handnet.linalg.solve_normal_equations``.
 
-        d ≤ n, primal:  solve (XᵀX + nλI) w = Xᵀy, a d×d system.
-        d > n,  dual:   w = Xᵀα with (XXᵀ + nλI) α = y, an n×n system — cheaper when d > n.
-                        They agree: Xᵀ(XXᵀ + nλI) = (XᵀX + nλI)Xᵀ, so multiplying by the two
-                        inverses gives (XᵀX + nλI)⁻¹Xᵀ = Xᵀ(XXᵀ + nλI)⁻¹.
-        For λ > 0 both matrices are positive definite (eigenvalues ≥ nλ). But the solution of a
-        system by Cholesky carries a relative error of about its condition number times ε, and
-        here that is (λ_max + λ)/(λ_min + λ) with λ_max, λ_min the extreme eigenvalues of XᵀX/n.
-        So, as ``LeastSquares.solve`` does, we use Cholesky only while that ratio is ≤ 1/√ε;
-        otherwise (a tiny λ with collinear columns or large scales) we use the SVD X = U diag(s) Vᵀ:
-        w* = V diag(s / (s² + nλ)) Uᵀy, which never forms XᵀX.
-        λ = 0 is least squares, solved as ``LeastSquares.solve`` does (minimum norm if rank < d).
+        Cholesky of the d×d primal system (or, when d > n, of the n×n dual one) while it is well
+        conditioned; otherwise the SVD of X. The inverse is never formed. λ = 0 is least squares,
+        with the minimum-norm solution when X has rank < d.
         """
-        if self.lam == 0:
-            return super().solve()
-        X, y, n, d = self.X, self.y, self.n_samples, self.n_features
-        lam_min, lam_max = self._curvature_range   # of XᵀX/n (λ_min is 0 when d > n)
-        if lam_min + self.lam > np.sqrt(np.finfo(np.float64).eps) * (lam_max + self.lam):
-            try:
-                if d <= n:
-                    return cholesky_solve(X.T @ X + n * self.lam * np.eye(d), X.T @ y)   # (d, d) w = (d,)
-                alpha = cholesky_solve(X @ X.T + n * self.lam * np.eye(n), y)          # (n, n) α = (n,)
-                return X.T @ alpha                                                      # (d, n) @ (n,) -> (d,)
-            except np.linalg.LinAlgError:
-                pass  # numerically not positive definite after all: use the SVD below
-        U, s, Vt = np.linalg.svd(X, full_matrices=False)                              # (n, k), (k,), (k, d)
-        # Singular values below the rounding level of X are zero in exact arithmetic; their
-        # directions carry no signal, so they get the factor 0 rather than noise/(nλ).
-        s = np.where(s > np.finfo(np.float64).eps * max(n, d) * s[0], s, 0.0)
-        return Vt.T @ (s / (s**2 + n * self.lam) * (U.T @ y))                        # (d, k) @ (k,) -> (d,)
+        return solve_normal_equations(self.X, self.y, self.lam, self._curvature_range)
 
     def intercept(self, w: np.ndarray) -> float:
         """The unpenalised intercept b = ȳ − x̄ᵀw that goes with w (0.0 when fit_intercept=False).

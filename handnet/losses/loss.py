@@ -2,7 +2,9 @@
 
 * ``value = loss(pred, target)`` returns the loss as a Python float and caches what the
   gradient needs;
-* ``dpred = loss.backward()`` returns ∂L/∂pred, the shape of ``pred``, for the last call.
+* ``dpred = loss.backward()`` returns ∂L/∂pred, the shape of ``pred``, for the last call;
+* ``loss.accuracy(pred, target)`` is the fraction predicted right when (loss, target) make a
+  classification task, else None (the default), so ``fit`` and ``evaluate`` can report it.
 
 A loss has no parameters; the gradient it returns is the ``dout`` that starts the network's
 backward pass: ``model.backward(loss.backward())``. Each loss's docstring states its reduction
@@ -22,6 +24,10 @@ class Loss:
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
+        """The fraction of samples predicted right, or None when the task is not classification."""
+        return None
 
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.forward(pred, target)

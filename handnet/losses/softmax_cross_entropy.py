@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import as_float_array, check_finite, require_cache
-from handnet.layers.softmax import log_softmax
-from handnet.loss import Loss
+from handnet.functional import log_softmax
+from handnet.losses.loss import Loss
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -77,3 +77,11 @@ class SoftmaxCrossEntropy(Loss):
     def backward(self) -> np.ndarray:
         require_cache(self.probs, "SoftmaxCrossEntropy")
         return (self.probs - self.target_probs) / self.probs.shape[0]
+
+    def accuracy(self, logits: np.ndarray, target: np.ndarray) -> float | None:
+        """With integer labels (N,): the fraction of rows whose argmax logit is the label. With
+        probabilities as targets there is no single right class, so None."""
+        target = np.asarray(target)
+        if target.ndim != 1 or not np.issubdtype(target.dtype, np.integer):
+            return None
+        return float(np.mean(np.argmax(logits, axis=1) == target))
