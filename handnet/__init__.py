@@ -27,16 +27,17 @@ Training, with a dataset from ``handnet.data`` and an optimizer from ``handnet.o
 
 from handnet.checkpoint import load, save
 from handnet.evaluation import evaluate, predict
-from handnet.gradcheck import GradcheckError, gradcheck, jacobian, numerical_jacobian
-from handnet.loss import Loss
+from handnet.gradcheck import (GradcheckError, gradcheck, jacobian, numerical_gradient, numerical_jacobian,
+                               relative_error)
+from handnet.losses.loss import Loss
 from handnet.module import Module
-from handnet.sequential import Sequential
 from handnet.parameter import Parameter
+from handnet.sequential import Sequential
 from handnet.train import History, TrainingDiverged, fit
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Loss",
-    "gradcheck", "jacobian", "numerical_jacobian", "GradcheckError",
+    "gradcheck", "jacobian", "numerical_jacobian", "numerical_gradient", "relative_error", "GradcheckError",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
 ]
 __version__ = "0.1.0"

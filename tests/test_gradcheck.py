@@ -162,3 +162,92 @@ def test_softmax_cross_entropy_gradient_passes_finite_differences():
         return dout * ce.backward()
 
     assert hn.gradcheck((lambda z: ce(z, y), vjp), rng.standard_normal((6, 4)))
+
+
+# ---- gradcheck never vouches for a wrong gradient ---------------------------------------------
+class _NaNBackward(Tanh):
+    def backward(self, dout):
+        return np.full_like(super().backward(dout), np.nan)
+
+
+class _ZeroWeightGradient(Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.weight.grad = np.zeros_like(self.weight.grad)
+        return dx
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_nan_gradient_is_a_failure_that_names_the_tensor(fast):
+    with pytest.raises(hn.GradcheckError, match="input"):
+        hn.gradcheck(_NaNBackward(), np.random.default_rng(0).standard_normal((3, 2)), fast=fast)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_an_input_holding_nan_or_inf_is_refused_up_front(bad):
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    x[1, 1] = bad
+    with pytest.raises(ValueError, match="finite"):
+        hn.gradcheck(_NaNBackward(), x)
+
+
+def test_a_parameter_holding_nan_is_refused_up_front():
+    layer = Linear(2, 2, rng=0)
+    layer.weight.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match="weight"):
+        hn.gradcheck(layer, np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("kwargs", [dict(eps=0.0), dict(eps=-1e-6), dict(eps=np.nan), dict(eps="1e-6"),
+                                    dict(atol=np.nan), dict(atol=-1e-5), dict(rtol=np.inf), dict(rtol=-1.0)])
+def test_eps_and_tolerances_out_of_range_are_refused_and_named(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        hn.gradcheck(Tanh(), np.ones((2, 2)), **kwargs)
+
+
+def test_a_plain_function_is_refused_with_a_message_saying_what_to_pass():
+    with pytest.raises(TypeError, match="pair"):
+        hn.gradcheck(np.tanh, np.ones(3))
+    with pytest.raises(TypeError, match="pair"):
+        hn.jacobian(np.tanh, np.ones(3))
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_fortran_ordered_input_and_weights_are_perturbed_where_the_forward_reads_them(fast):
+    # reshape(-1) of a Fortran-ordered array is a copy: a probe written through it would never
+    # reach the forward. A correct backward must pass and a zeroed dW must fail, in any layout.
+    rng = np.random.default_rng(12)
+    x = np.asfortranarray(rng.standard_normal((5, 4)))
+    good, bad = Linear(4, 3, rng=1), _ZeroWeightGradient(4, 3, rng=1)
+    for layer in (good, bad):
+        layer.weight.data = np.asfortranarray(layer.weight.data)
+    assert hn.gradcheck(good, x, fast=fast, rng=rng)
+    with pytest.raises(hn.GradcheckError, match="weight"):
+        hn.gradcheck(bad, x, fast=fast, rng=rng)
+
+
+def test_numerical_jacobian_of_a_fortran_ordered_input_is_the_linear_map_itself():
+    A = np.random.default_rng(13).standard_normal((3, 4))
+    x = np.asfortranarray(np.random.default_rng(14).standard_normal((4, 2)))
+    J = hn.numerical_jacobian(lambda t: A @ t, x)   # vec(A X) = (A ⊗ I) vec(X) in C order
+    np.testing.assert_allclose(J, np.kron(A, np.eye(2)), atol=1e-8)
+
+
+# ---- the toolbox ------------------------------------------------------------------------------
+def test_numerical_gradient_of_a_quadratic_form_is_A_plus_A_transpose_times_x():
+    rng = np.random.default_rng(15)
+    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    np.testing.assert_allclose(hn.numerical_gradient(lambda t: t @ A @ t, x), (A + A.T) @ x, rtol=1e-7)
+
+
+def test_numerical_gradient_keeps_the_shape_of_x():
+    X = np.random.default_rng(16).standard_normal((2, 3))
+    np.testing.assert_allclose(hn.numerical_gradient(lambda t: np.sum(t ** 2), X), 2 * X, rtol=1e-8)
+
+
+def test_relative_error_is_max_difference_over_max_reference():
+    assert hn.relative_error([1.0, 2.0], [1.0, 4.0]) == pytest.approx(0.5)
+    assert hn.relative_error([0.0, 1e-3], [0.0, 0.0]) == pytest.approx(1e-3)   # absolute when all zero
+    with pytest.raises(ValueError, match="shapes"):
+        hn.relative_error(np.ones(2), np.ones(3))
