@@ -32,10 +32,9 @@ import numpy as np
 from tqdm import tqdm
 
 from experiments._report import Report
-from handnet._linalg import back_substitution, forward_substitution
 from handnet.data import Dataset, diabetes, linear_regression
+from handnet.linalg import back_substitution, forward_substitution, gram_eigenvalue_range
 from handnet.losses import Ridge
-from handnet.losses.objective import gram_eigenvalue_range
 from handnet.optim import gradient_descent
 
 NAME = "ridge_gd_vs_normal"
@@ -279,7 +278,7 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
         f"The fitted exponents p of time ∝ size^p (log-log least squares over the sweep) are not the flop "
         f"counts': the closed form's are {exponents['closed_form_vs_n']:.2f} in n and "
         f"{exponents['closed_form_vs_d']:.2f} in d. At these sizes wall time is not flops. handnet's "
-        "triangular solves (`handnet/_linalg.py`) loop over the d rows in Python, so they cost a fixed "
+        "triangular solves (`handnet/linalg.py`) loop over the d rows in Python, so they cost a fixed "
         "overhead per row, whatever n is and nearly whatever the row's length: exponents "
         f"{exponents['solve_vs_n']:.2f} in n and {exponents['solve_vs_d']:.2f} in d; at n = {by_n[0]['n']} they "
         f"are {solve_share:.0%} of the closed form's time, which is why its exponent in n stays below 1. Forming "

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from handnet._linalg import cholesky_solve
+from handnet.linalg import cholesky_solve
 from handnet.losses.objective import Objective
 from handnet.optim.result import OptimizeResult, Trace, check_stopping
 

@@ -1,0 +1,92 @@
+"""Linear algebra for the closed forms: Cholesky solves (never an inverse) and the normal equations.
+
+Solving A x = b for a symmetric positive-definite A (d, d): A = L Lᵀ with L lower triangular
+(``np.linalg.cholesky``, d³/3 flops), then two triangular solves of d² flops each:
+    L z = b    by forward substitution:  zᵢ = (bᵢ − Σ_{j<i} Lᵢⱼ zⱼ) / Lᵢᵢ,  i = 0, 1, …
+    Lᵀ x = z   by back substitution:     xᵢ = (zᵢ − Σ_{j>i} Lⱼᵢ xⱼ) / Lᵢᵢ,  i = d−1, …, 0
+Both are backward stable; forming A⁻¹ would cost more (d³ flops) and lose accuracy. The
+substitutions loop over the d rows in Python, so each costs d NumPy calls on top of its flops.
+``np.linalg.cholesky`` raises ``np.linalg.LinAlgError`` when A is not (numerically) positive
+definite, which callers use as a test of definiteness.
+
+``solve_normal_equations`` is the one solve path of least squares and ridge regression.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def forward_substitution(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve L z = b for lower-triangular L (d, d) and b (d,) or (d, k)."""
+    z = np.array(b, dtype=np.float64)
+    for i in range(L.shape[0]):
+        z[i] = (z[i] - L[i, :i] @ z[:i]) / L[i, i]
+    return z
+
+
+def back_substitution(U: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Solve U x = z for upper-triangular U (d, d) and z (d,) or (d, k)."""
+    x = np.array(z, dtype=np.float64)
+    for i in reversed(range(U.shape[0])):
+        x[i] = (x[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]
+    return x
+
+
+def cholesky_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x = A⁻¹ b for symmetric positive-definite A (d, d), b (d,) or (d, k), by A = L Lᵀ.
+
+    Raises:
+        np.linalg.LinAlgError: A is not positive definite (the factorisation met a pivot ≤ 0).
+    """
+    L = np.linalg.cholesky(A)                 # (d, d), lower triangular
+    return back_substitution(L.T, forward_substitution(L, b))
+
+
+def gram_eigenvalue_range(X: np.ndarray) -> tuple[float, float]:
+    """(λ_min, λ_max) of XᵀX/n for X (n, d): the extreme curvatures of a least-squares loss.
+
+    XᵀX (d, d) and XXᵀ (n, n) have the same non-zero eigenvalues (the squared singular values
+    of X), so we decompose the smaller of the two. When d > n, XᵀX has rank ≤ n < d and
+    λ_min = 0. ``eigvalsh`` gives the exact largest eigenvalue, not a bound such as the trace
+    or ‖X‖_F², which can exceed it d-fold and would make a 1/L step d times too short.
+    """
+    n, d = X.shape
+    gram = X.T @ X if d <= n else X @ X.T          # (d, d) or (n, n)
+    eigenvalues = np.linalg.eigvalsh(gram / n)     # ascending
+    lam_max = max(float(eigenvalues[-1]), 0.0)
+    lam_min = max(float(eigenvalues[0]), 0.0) if d <= n else 0.0   # clip rounding below 0
+    return lam_min, lam_max
+
+
+def solve_normal_equations(X: np.ndarray, y: np.ndarray, lam: float = 0.0,
+                           curvature_range: tuple[float, float] | None = None) -> np.ndarray:
+    """The w (d,) minimising 1/(2n) ‖y − Xw‖² + λ/2 ‖w‖², i.e. solving (XᵀX + nλI) w = Xᵀy.
+
+    d ≤ n, primal:  (XᵀX + nλI) w = Xᵀy, a d×d system:  2nd² flops to form XᵀX, d³/3 to factor.
+    d > n,  dual:   w = Xᵀα with (XXᵀ + nλI) α = y, an n×n system, cheaper when d > n. They
+                    agree: Xᵀ(XXᵀ + nλI) = (XᵀX + nλI)Xᵀ, so (XᵀX + nλI)⁻¹Xᵀ = Xᵀ(XXᵀ + nλI)⁻¹.
+    A Cholesky solution carries a relative error of about the condition number times ε, here
+    (λ_max + λ)/(λ_min + λ) with λ_min, λ_max the extreme eigenvalues of XᵀX/n (``curvature_range``;
+    computed when not given, λ_min = 0 when d > n) — forming XᵀX squares the condition of X. So
+    Cholesky is used only while that ratio is ≤ 1/√ε ≈ 7·10⁷. Otherwise (a rank-deficient X, a
+    repeated column, d > n with λ = 0) the SVD X = U diag(s) Vᵀ gives
+        w = V diag(s / (s² + nλ)) Uᵀy,
+    which never forms XᵀX; singular values below X's rounding level count as 0 and get the
+    factor 0. With λ = 0 this is the pseudo-inverse: of all least-squares solutions, the one of
+    smallest norm. The SVD costs about 4nd² + 8d³ flops (d ≤ n).
+    """
+    n, d = X.shape
+    lam_min, lam_max = gram_eigenvalue_range(X) if curvature_range is None else curvature_range
+    if lam_min + lam > np.sqrt(np.finfo(np.float64).eps) * (lam_max + lam):
+        try:
+            if d <= n:
+                return cholesky_solve(X.T @ X + n * lam * np.eye(d), X.T @ y)   # (d, d) w = (d,)
+            alpha = cholesky_solve(X @ X.T + n * lam * np.eye(n), y)          # (n, n) α = (n,)
+            return X.T @ alpha                                                # (d, n) @ (n,) -> (d,)
+        except np.linalg.LinAlgError:
+            pass  # numerically not positive definite after all: use the SVD below
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)                          # (n, k), (k,), (k, d)
+    s = np.where(s > np.finfo(np.float64).eps * max(n, d) * s[0], s, 0.0)
+    factor = np.divide(s, s**2 + n * lam, out=np.zeros_like(s), where=s > 0)
+    return Vt.T @ (factor * (U.T @ y))                                        # (d, k) @ (k,) -> (d,)
