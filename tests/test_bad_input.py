@@ -13,7 +13,7 @@ def test_wrong_feature_count_names_layer_position_expected_and_got():
         model(np.zeros((3, 4)))
     message = str(info.value)
     assert "Sequential[2]" in message and "Linear" in message
-    assert "(N, 5)" in message and "(3, 8)" in message
+    assert "(*, 5)" in message and "(3, 8)" in message
 
 
 def test_wrong_feature_count_into_batchnorm_is_reported():
@@ -83,7 +83,8 @@ def test_linear_rejects_bad_sizes(kwargs):
         Linear(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(num_features=0), dict(num_features=2, eps=0), dict(num_features=2, momentum=1.5)])
+@pytest.mark.parametrize("kwargs", [dict(num_features=0), dict(num_features=2, eps=0),
+                                    dict(num_features=2, momentum=1.5)])
 def test_batchnorm_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         BatchNorm1d(**kwargs)

@@ -5,7 +5,6 @@ One line per case; the comparison itself lives in tests/torch_compare.py.
 
 import numpy as np
 import pytest
-
 import torch
 
 import handnet as hn

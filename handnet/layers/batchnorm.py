@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_int, check_real, check_grad_shape, require_cache
+from handnet._checks import as_float_array, check_grad_shape, check_int, check_real, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -12,7 +12,7 @@ from handnet.parameter import Parameter
 class BatchNorm1d(Module):
     """Normalise each feature over the batch, then scale and shift it.
 
-    Forward (train mode), per feature d, over the N rows of the batch:
+    Forward (train mode): per feature d, over the N rows of the batch,
         μ = (1/N) Σₙ xₙ                    batch mean
         σ² = (1/N) Σₙ (xₙ − μ)²            biased batch variance (used to normalise)
         x̂ = (x − μ) / √(σ² + ε)
@@ -26,15 +26,20 @@ class BatchNorm1d(Module):
     Forward (eval mode): the same with μ, σ² replaced by running_mean, running_var, and
     nothing updated.
 
-    Backward (train mode). Write g = dout ⊙ γ = ∂L/∂x̂ and s = 1/√(σ² + ε). x̂ depends on x
-    directly and through μ and σ², and differentiating those paths and simplifying
-    (Σₙ x̂ₙ = 0 and Σₙ x̂ₙ² = N) leaves the compact form:
+    Backward (train mode): write g = dout ⊙ γ = ∂L/∂x̂ and s = 1/√(σ² + ε), so x̂ = (x − μ)·s.
+    x̂ depends on x directly and through μ and σ². Staged, as the chain rule gives it:
+        ∂L/∂σ² = −½ s³ Σₙ gₙ (xₙ − μ)                       (from ∂s/∂σ² = −½ s³)
+        ∂L/∂μ  = −s Σₙ gₙ                                    (σ²'s path adds ∂L/∂σ² · (−2/N) Σₙ (xₙ − μ) = 0)
+        dxₙ    = s gₙ + ∂L/∂σ² · 2(xₙ − μ)/N + ∂L/∂μ / N
+    Substituting the first two lines and x̂ = (x − μ)s, using only Σₙ (xₙ − μ) = 0, gives the
+    compact form:
         dx = (s / N) · (N·g − Σₙ gₙ − x̂ ⊙ Σₙ (gₙ ⊙ x̂ₙ))
         dγ = Σₙ doutₙ ⊙ x̂ₙ
         dβ = Σₙ doutₙ
     (the sums are over the batch axis and give one number per feature). The two subtracted
-    terms remove the parts of g along the constant vector and along x̂: the output cannot
-    change when all of a feature's inputs move together or are scaled about their mean.
+    terms remove the parts of g along the constant vector and along x̂: the output does not
+    change when all of a feature's inputs move together, and (exactly only as ε → 0, since ε
+    keeps Σₙ x̂ₙ² a little below N) when they are scaled about their mean.
 
     Backward (eval mode): μ and σ² are constants, so y is affine in x:
         dx = dout ⊙ γ · s,   with s = 1/√(running_var + ε);   dγ, dβ as above.
@@ -74,6 +79,8 @@ class BatchNorm1d(Module):
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, {self.num_features}), "
                              f"got {x.shape}")
+        gamma, beta = self._affine_as(x.dtype)
+        eps = np.asarray(self.eps, dtype=x.dtype)
         n = x.shape[0]
         if self.training:
             if n < 2:
@@ -87,9 +94,9 @@ class BatchNorm1d(Module):
             mean = self.running_mean.astype(x.dtype, copy=False)
             var = self.running_var.astype(x.dtype, copy=False)
         self.used_batch_stats = self.training
-        self.inv_std = 1.0 / np.sqrt(var + np.asarray(self.eps, dtype=x.dtype))  # (D,)
-        self.x_hat = (x - mean) * self.inv_std                                  # (N, D) − (D,), times (D,)
-        return self.x_hat * self.weight.data.astype(x.dtype, copy=False) + self.bias.data.astype(x.dtype, copy=False)
+        self.inv_std = 1.0 / np.sqrt(var + eps)      # s: (D,)
+        self.x_hat = (x - mean) * self.inv_std       # (N, D) − (D,), times (D,)
+        return gamma * self.x_hat + beta
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         self.num_batches_tracked = self.num_batches_tracked + 1
@@ -100,17 +107,25 @@ class BatchNorm1d(Module):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.x_hat, "BatchNorm1d")
-        x_hat, inv_std = self.x_hat, self.inv_std
+        x_hat, s = self.x_hat, self.inv_std
         dout = check_grad_shape(dout, x_hat.shape, "BatchNorm1d").astype(x_hat.dtype, copy=False)
-        gamma = self.weight.data.astype(x_hat.dtype, copy=False)
-        self.weight.grad = (dout * x_hat).sum(axis=0).astype(self.weight.dtype)  # dγ: (D,)
-        self.bias.grad = dout.sum(axis=0).astype(self.bias.dtype)                # dβ: (D,)
-        g = dout * gamma                                                         # ∂L/∂x̂: (N, D)
-        if not self.used_batch_stats:
-            return g * inv_std
+        gamma, _ = self._affine_as(x_hat.dtype)
         n = x_hat.shape[0]
-        # Each sum is over the batch, one number per feature: (N, D) − (D,) − (N, D) ⊙ (D,).
-        return (inv_std / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+        dgamma = (dout * x_hat).sum(axis=0)          # (D,)
+        dbeta = dout.sum(axis=0)                     # (D,)
+        g = dout * gamma                             # ∂L/∂x̂: (N, D)
+        if self.used_batch_stats:
+            # Each sum is over the batch, one number per feature: (N, D) − (D,) − (N, D) ⊙ (D,).
+            dx = (s / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+        else:
+            dx = g * s
+        self.weight.grad = dgamma.astype(self.weight.dtype, copy=False)
+        self.bias.grad = dbeta.astype(self.bias.dtype, copy=False)
+        return dx
+
+    def _affine_as(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """γ and β in the dtype of the input (no copy when they already have it)."""
+        return self.weight.data.astype(dtype, copy=False), self.bias.data.astype(dtype, copy=False)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

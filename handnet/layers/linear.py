@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_int, check_grad_shape, require_cache
+from handnet._checks import as_float_array, check_grad_shape, check_int, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -21,8 +21,9 @@ class Linear(Module):
     the three lines above. The bias is shared by all N rows, hence the sum over n.
 
     Shapes:
-        x: (N, D), y: (N, M), with D = in_features and M = out_features.
-        A 1-D x of shape (D,) is treated as a batch of one and gives y of shape (M,).
+        x: (N, D), y: (N, M), with D = in_features and M = out_features. As in torch, any
+        number of leading axes is allowed, x: (*, D) gives y: (*, M); every leading index is a
+        row, so the sums over n above run over all of them (and a 1-D x is a single row).
 
     Attributes:
         weight: Parameter (M, D), as ``torch.nn.Linear`` (out_features, in_features).
@@ -50,25 +51,31 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "Linear")
-        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
-                             f"expected input of shape (N, {self.in_features}), got {x.shape}")
+                             f"expected input of shape (*, {self.in_features}), got {x.shape}")
+        W, b = self._weights_as(x.dtype)   # compute in the input's dtype
         self.x = x
-        W = self.weight.data.astype(x.dtype, copy=False)   # compute in the input's dtype
-        y = x @ W.T                                        # (N, D) @ (D, M) -> (N, M)
-        if self.bias is not None:
-            y = y + self.bias.data.astype(x.dtype, copy=False)
-        return y
+        y = x @ W.T                        # (*, D) @ (D, M) -> (*, M)
+        return y + b if b is not None else y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.x, "Linear")
         x = self.x
         dout = check_grad_shape(dout, x.shape[:-1] + (self.out_features,), "Linear").astype(x.dtype, copy=False)
-        x2, dout2 = np.atleast_2d(x), np.atleast_2d(dout)  # a single sample is a batch of one
-        self.weight.grad = (dout2.T @ x2).astype(self.weight.dtype)      # (M, N) @ (N, D) -> (M, D)
+        W, _ = self._weights_as(x.dtype)
+        rows_x, rows_dout = x.reshape(-1, self.in_features), dout.reshape(-1, self.out_features)  # (N, D), (N, M)
+        dW = rows_dout.T @ rows_x          # (M, N) @ (N, D) -> (M, D)
+        dx = dout @ W                      # (*, M) @ (M, D) -> (*, D)
+        self.weight.grad = dW.astype(self.weight.dtype, copy=False)
         if self.bias is not None:
-            self.bias.grad = dout2.sum(axis=0).astype(self.bias.dtype)  # (M,)
-        return dout @ self.weight.data.astype(x.dtype, copy=False)      # (N, M) @ (M, D) -> (N, D)
+            self.bias.grad = rows_dout.sum(axis=0).astype(self.bias.dtype, copy=False)   # db: (M,)
+        return dx
+
+    def _weights_as(self, dtype) -> tuple[np.ndarray, np.ndarray | None]:
+        """W and b in the dtype of the input (no copy when they already have it)."""
+        b = self.bias.data.astype(dtype, copy=False) if self.bias is not None else None
+        return self.weight.data.astype(dtype, copy=False), b
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -23,6 +23,9 @@ class Adam(Optimizer):
         m̂ = m / (1 − β₁ᵗ)                    bias corrections: m and v started at 0
         v̂ = v / (1 − β₂ᵗ)
         θ ← θ − η m̂ / (√v̂ + ε)              elementwise; ε is added *after* the square root
+    The code never forms m̂ and v̂: it folds the two bias corrections into scalars,
+        θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε),
+    torch's order of operations, equal to the lines above up to rounding.
 
     How it differs from other formulations:
       * from SGD: each coordinate's step is divided by the root of its own mean squared
