@@ -194,7 +194,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
 
     report = Report(NAME, "Hessian surfaces: minimum or saddle, and what Newton and GD do there",
                     claim=" ".join(__doc__.split("\n\n")[1].split()))
-    report.text(f"Start w₀ = ({START[0]:g}, {START[1]:g}); tolerance ‖∇f‖ ≤ {TOL:g}; GD with step 1/L, L = max |eigenvalue|; "
+    report.text(f"Start w₀ = ({START[0]:g}, {START[1]:g}); tolerance ‖∇f‖ ≤ {TOL:g}; "
+                f"GD with step 1/L, L = max |eigenvalue|; "
                 f"handnet's `newton` (Cholesky, damping when H is not positive definite, Armijo line search). "
                 f"On the saddle, f is unbounded below, so both minimisers are stopped after {SADDLE_ITER} steps. "
                 "Nothing here is random: `--seed` changes nothing.")

@@ -206,7 +206,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                 "“denominator layout”, in which a parameter and its gradient have the same shape.")
     report.text(f"Size d = {d}; central differences with ε = {EPS}; tolerance {TOLERANCE:g} on "
                 "max |hand − numeric| / max(1, max |numeric|). A is a general (non-symmetric) matrix; "
-                "for the inverse and determinant rows A = 3I + noise, which is safely invertible, and “a symmetric A” is "
+                "for the inverse and determinant rows A = 3I + noise, which is safely invertible, "
+                "and “a symmetric A” is "
                 "that A plus its transpose.")
     report.table(["identity", "error vs finite differences", "error vs torch", "supported by the numbers"],
                  [[r["name"], r["fd_error"], "—" if r["torch_error"] is None else r["torch_error"], r["holds"]]
@@ -232,7 +233,8 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
 
     worst = max(r["fd_error"] for r in general)
     report.verdict(holds, f"Largest error among the general identities: {worst:.2e} (tolerance {TOLERANCE:g}); "
-                   f"the symmetric-only formula is {'rejected' if not any(r['holds'] for r in textbook) else 'NOT rejected'}"
+                   "the symmetric-only formula is "
+                   f"{'rejected' if not any(r['holds'] for r in textbook) else 'NOT rejected'}"
                    " by the numbers for a non-symmetric A.")
     metrics = dict(d=d, eps=EPS, tolerance=TOLERANCE, seconds=seconds, rows=results,
                    max_error_general=worst, symmetric_only_rejected=not any(r["holds"] for r in textbook))

@@ -69,7 +69,8 @@ class Dataset:
 def moons(n_samples: int = 1000, *, noise: float = 0.1, test_size: float = 0.25, seed: int = 0) -> Dataset:
     """Two interleaving half circles in 2-D (``sklearn.datasets.make_moons``), with Gaussian noise."""
     from sklearn.datasets import make_moons
-    X, y = make_moons(check_int(n_samples, "moons", "n_samples", low=2), noise=check_real(noise, "moons", "noise"), random_state=seed)
+    n_samples, noise = check_int(n_samples, "moons", "n_samples", low=2), check_real(noise, "moons", "noise")
+    X, y = make_moons(n_samples, noise=noise, random_state=seed)
     return _split("moons", X, y, 2, test_size, seed)
 
 
@@ -79,7 +80,8 @@ def circles(n_samples: int = 1000, *, noise: float = 0.1, factor: float = 0.5, t
     from sklearn.datasets import make_circles
     if not 0 < factor < 1:
         raise ValueError(f"circles: factor must be in (0, 1), got {factor!r}")
-    X, y = make_circles(check_int(n_samples, "circles", "n_samples", low=2), noise=check_real(noise, "circles", "noise"), factor=factor, random_state=seed)
+    n_samples, noise = check_int(n_samples, "circles", "n_samples", low=2), check_real(noise, "circles", "noise")
+    X, y = make_circles(n_samples, noise=noise, factor=factor, random_state=seed)
     return _split("circles", X, y, 2, test_size, seed)
 
 
@@ -88,8 +90,8 @@ def blobs(n_samples: int = 1000, *, centers: int = 3, n_features: int = 2, clust
     """``centers`` isotropic Gaussian clusters in ``n_features`` dimensions (``make_blobs``), one per class."""
     from sklearn.datasets import make_blobs
     centers, n_features = check_int(centers, "blobs", "centers"), check_int(n_features, "blobs", "n_features")
-    X, y = make_blobs(check_int(n_samples, "blobs", "n_samples", low=2), n_features=n_features, centers=centers, cluster_std=cluster_std,
-                      random_state=seed)
+    n_samples = check_int(n_samples, "blobs", "n_samples", low=2)
+    X, y = make_blobs(n_samples, n_features=n_features, centers=centers, cluster_std=cluster_std, random_state=seed)
     return _split("blobs", X, y, int(centers), test_size, seed)
 
 

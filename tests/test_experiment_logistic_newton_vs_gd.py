@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from experiments import logistic_newton_vs_gd
-from handnet.losses import Logistic
 from handnet import optim
+from handnet.losses import Logistic
 from tests.experiment_runs import assert_report_complete, run_quick
 
 TOL = 1e-8   # the gradient-norm tolerance both minimisers must reach

@@ -23,8 +23,8 @@ def test_unknown_experiment_is_refused_with_the_choices(capsys):
 
 
 def test_running_one_experiment_by_name_writes_its_folder(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "experiments", "hessian_surfaces", "--quick", "--out", str(tmp_path)],
-                            capture_output=True, text=True)
+    command = [sys.executable, "-m", "experiments", "hessian_surfaces", "--quick", "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "claim holds" in result.stdout
     assert {p.name for p in (tmp_path / "hessian_surfaces").iterdir()} >= {"report.md", "metrics.json"}

@@ -170,8 +170,9 @@ def test_least_squares_on_rank_deficient_x_returns_the_minimum_norm_solution(n, 
 @pytest.mark.parametrize("scale", [1.0, 1e4])
 def test_ridge_with_a_tiny_lambda_on_a_repeated_column_still_gives_the_exact_solution(scale):
     # X = [A, A₀]: the first column repeated, and nλ tiny against XᵀX, so the normal equations
-    # are hopelessly ill-conditioned (Cholesky fails, or returns noise). The exact answer is known: by symmetry the two copies share one weight
-    # u, and with z = 2u the problem is ridge on A with the first penalty halved:
+    # are hopelessly ill-conditioned (Cholesky fails, or returns noise). The exact answer is
+    # known: by symmetry the two copies share one weight u, and with z = 2u the problem is
+    # ridge on A with the first penalty halved:
     # (AᵀA + nλ·diag(½, 1, 1, 1)) (z, w₁, w₂, w₃) = Aᵀy, a well-conditioned 4×4 system.
     rng = np.random.default_rng(1)
     n, lam = 30, 1e-12

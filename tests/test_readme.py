@@ -25,7 +25,9 @@ def test_readme_quickstart_runs():
     exec(compile(code, "README quickstart", "exec"), {})
 
 
-def test_torch_is_pinned_in_the_test_requirements_only():
-    requirements = (ROOT / "requirements-test.txt").read_text(encoding="utf-8")
-    assert "torch==2.13.0" in requirements
+def test_torch_is_pinned_in_one_requirements_file_and_never_a_library_dependency():
+    files = {name: (ROOT / name).read_text(encoding="utf-8") for name in ("requirements.txt", "requirements-test.txt")}
+    pins = [name for name, text in files.items() if re.search(r"^torch\b", text, re.M)]
+    assert pins == ["requirements.txt"] and "torch==2.13.0" in files["requirements.txt"]
+    assert "-r requirements.txt" in files["requirements-test.txt"]
     assert "torch" not in (ROOT / "setup.cfg").read_text(encoding="utf-8")

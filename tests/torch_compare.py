@@ -97,7 +97,8 @@ def compare_with_torch(module: hn.Module, x: np.ndarray, *, rng: np.random.Gener
         pairs += [(f"gradient of {name} (step {step})", p.grad, theirs[name].grad)
                   for name, p in module.named_parameters()]
         their_state = twin.state_dict()
-        pairs += [(f"state {name} (step {step})", value, their_state[name]) for name, value in module.state_dict().items()]
+        pairs += [(f"state {name} (step {step})", value, their_state[name])
+                  for name, value in module.state_dict().items()]
         scale = max(np.abs(as_numpy(t)).max(initial=0.0) for _, _, t in pairs)
         for what, ours, torchs in pairs:
             assert_close(ours, torchs, what, tol, zero_atol=1e-12 * scale)
