@@ -112,3 +112,55 @@ def torch_loss(torch_fn, pred: np.ndarray, target) -> tuple[float, torch.Tensor]
     value = torch_fn(pred_t, torch.as_tensor(target))
     value.backward()
     return value.item(), pred_t.grad
+
+
+def functional_twin(module: hn.Module):
+    """torch's model as a pure function ``f(params, x)`` of a dict of parameter tensors (our names).
+
+    For ``torch.func`` (jvp, jacfwd, jacrev) and ``torch.autograd.functional.hessian``. A BatchNorm1d
+    in train mode becomes torch's batch norm on batch statistics with no running statistics, so
+    the function has no side effects (torch.func refuses to trace the in-place buffer update);
+    in eval mode it reads the running statistics it was loaded with.
+    """
+    twin = torch_twin(module)
+    for m in twin.modules():
+        if isinstance(m, torch.nn.BatchNorm1d) and m.training:
+            m.track_running_stats, m.running_mean, m.running_var, m.num_batches_tracked = False, None, None, None
+
+    def f(params: dict, x: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(twin, params, (x,))
+
+    return f
+
+
+def torch_params(module: hn.Module) -> dict:
+    """Our parameters as float64 torch tensors, keyed by our (torch's) names."""
+    return {name: torch.tensor(p.data, dtype=torch.float64) for name, p in module.named_parameters()}
+
+
+def compare_backward_tangent_with_torch(module: hn.Module, x: np.ndarray, *, rng: np.random.Generator,
+                                        tol: float = TOL) -> None:
+    """The second-order rule equals torch's forward-over-reverse: torch.func.jvp of torch's vjp.
+
+    Moves x, every parameter and the upstream gradient along random tangents at once, and compares
+    the tangent of ∂L/∂x and of every parameter gradient.
+    """
+    y = module(x)
+    f, params = functional_twin(module), torch_params(module)
+    dout, dout_dot, dx = rng.standard_normal(y.shape), rng.standard_normal(y.shape), rng.standard_normal(x.shape)
+    tangents = {name: rng.standard_normal(p.shape) for name, p in module.named_parameters()}
+    ours_dx, ours_grads = module.backward_tangent(dout, dout_dot, dx, tangents)
+
+    def backward(xt, pt, gt):
+        _, vjp = torch.func.vjp(lambda a, b: f(b, a), xt, pt)
+        return vjp(gt)
+
+    t = torch.as_tensor
+    _, (their_dx, their_grads) = torch.func.jvp(
+        backward, (t(x), params, t(dout)), (t(dx), {k: t(v) for k, v in tangents.items()}, t(dout_dot)))
+    pairs = [("tangent of the input gradient", ours_dx, their_dx)]
+    pairs += [(f"tangent of the gradient of {name}", ours_grads.get(name, np.zeros(p.shape)), their_grads[name])
+              for name, p in module.named_parameters()]
+    scale = max(np.abs(as_numpy(theirs)).max(initial=0.0) for _, _, theirs in pairs)
+    for what, ours, theirs in pairs:
+        assert_close(ours, theirs, f"{type(module).__name__}: {what}", tol, zero_atol=1e-12 * scale)
