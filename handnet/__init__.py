@@ -32,11 +32,13 @@ from handnet.loss import Loss
 from handnet.module import Module
 from handnet.sequential import Sequential
 from handnet.parameter import Parameter
+from handnet.torch_bridge import from_torch, to_torch  # torch is imported only when they are called
 from handnet.train import History, TrainingDiverged, fit
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Loss",
     "gradcheck", "jacobian", "numerical_jacobian", "GradcheckError",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
+    "to_torch", "from_torch",
 ]
 __version__ = "0.1.0"
