@@ -36,6 +36,7 @@ from handnet.model_objective import ModelObjective
 from handnet.module import Module
 from handnet.parameter import Parameter
 from handnet.sequential import Sequential
+from handnet.torch_bridge import from_torch, to_torch  # torch is imported only when they are called
 from handnet.train import History, TrainingDiverged, fit
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "gradcheck", "jacobian", "jvp", "numerical_jacobian", "numerical_gradient", "relative_error", "GradcheckError",
     "parameters_to_vector", "vector_to_parameters", "hvp", "hessian", "gnvp", "gauss_newton", "ModelObjective",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
+    "to_torch", "from_torch",
 ]
 __version__ = "0.1.0"

@@ -20,37 +20,23 @@ import numpy as np
 import torch
 
 import handnet as hn
-from handnet import layers
+from handnet.torch_bridge import TRANSLATIONS
 
 torch.set_default_dtype(torch.float64)
 
 TOL = 1e-10
 
-# handnet layer -> a function building torch's equivalent from it (weights are loaded afterwards).
-TORCH_TWINS = {
-    layers.Linear: lambda m: torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
-    layers.ReLU: lambda m: torch.nn.ReLU(),
-    layers.Sigmoid: lambda m: torch.nn.Sigmoid(),
-    layers.Tanh: lambda m: torch.nn.Tanh(),
-    layers.Softmax: lambda m: torch.nn.Softmax(dim=-1),
-    layers.BatchNorm1d: lambda m: torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum),
-    hn.Sequential: lambda m: torch.nn.Sequential(*[torch_twin_structure(c) for c in m]),
-}
-
-
-def torch_twin_structure(module: hn.Module) -> torch.nn.Module:
-    return TORCH_TWINS[type(module)](module)
+# The layers that have a torch twin: the bridge's table is the one list of them.
+TORCH_TWINS = {row.handnet for row in TRANSLATIONS}
 
 
 def torch_twin(module: hn.Module) -> torch.nn.Module:
-    """torch's model of the same structure, holding our weights and buffers, in our train/eval mode.
+    """torch's model of the same structure, with our weights, buffers and per-module modes, in float64.
 
-    ``load_state_dict(strict=True)`` doubles as a check that our state-dict keys and shapes are torch's.
+    ``hn.to_torch`` loads with ``load_state_dict(strict=True)``, which doubles as a check that our
+    state-dict keys and shapes are torch's.
     """
-    twin = torch_twin_structure(module).double()
-    twin.load_state_dict({k: torch.as_tensor(v) for k, v in module.state_dict().items()}, strict=True)
-    twin.train(module.training)
-    return twin
+    return hn.to_torch(module, dtype=torch.float64)
 
 
 def as_numpy(value) -> np.ndarray:
