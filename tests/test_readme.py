@@ -21,9 +21,10 @@ def test_readme_starts_with_exactly_two_setup_commands_and_ci_runs_the_second():
     assert commands[1] in ci
 
 
-def test_readme_quickstart_runs():
-    code = re.search(r"```python\n(.*?)```", _readme(), re.S).group(1)
-    exec(compile(code, "README quickstart", "exec"), {})
+def test_readme_python_examples_run_in_order():
+    scope = {}
+    for i, code in enumerate(re.findall(r"```python\n(.*?)```", _readme(), re.S)):
+        exec(compile(code, f"README example {i + 1}", "exec"), scope)
 
 
 def test_torch_is_pinned_in_one_requirements_file_and_never_a_library_dependency():
