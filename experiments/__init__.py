@@ -12,6 +12,7 @@ The library never imports this package.
 
 EXPERIMENTS = [
     "ridge_gd_vs_normal",
+    "ridge_scaling",
     "logistic_newton_vs_gd",
     "mlp_toy",
     "backprop_layers",
