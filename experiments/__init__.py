@@ -14,6 +14,7 @@ EXPERIMENTS = [
     "ridge_gd_vs_normal",
     "ridge_scaling",
     "logistic_newton_vs_gd",
+    "logistic_gd_rate",
     "mlp_toy",
     "backprop_layers",
     "identities",
