@@ -1,5 +1,8 @@
 """The command line of the experiments: list, run by name, refuse unknown names, write the index."""
 
+import importlib
+import inspect
+import pathlib
 import subprocess
 import sys
 
@@ -7,6 +10,18 @@ import pytest
 
 from experiments import EXPERIMENTS
 from experiments.__main__ import main, write_index
+from experiments._report import paragraphs
+
+HERE = pathlib.Path(__file__).resolve().parent.parent / "experiments"
+
+
+def test_every_experiment_file_is_registered_and_has_the_common_shape():
+    # a docstring of title, claim and why; NAME; main(out_dir, *, quick, seed)
+    assert sorted(EXPERIMENTS) == sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_"))
+    for name in EXPERIMENTS:
+        module = importlib.import_module(f"experiments.{name}")
+        assert module.NAME == name and len(paragraphs(module.__doc__)) >= 3, name
+        assert list(inspect.signature(module.main).parameters) == ["out_dir", "quick", "seed"], name
 
 
 def test_list_names_every_experiment_with_its_title(capsys):
