@@ -21,6 +21,7 @@ def compare_jvp_with_torch(module: hn.Module, x: np.ndarray, rng: np.random.Gene
     tangents = {name: rng.standard_normal(p.shape) for name, p in module.named_parameters()}
     cases = [("input alone", dx, {})] + [(f"{name} alone", None, {name: t}) for name, t in tangents.items()]
     cases += [("all together", dx, tangents)]
+    results = []
     for what, case_dx, case_tangents in cases:
         ours = module.jvp(case_dx, case_tangents)
         primal = (torch.as_tensor(x), params)
@@ -28,7 +29,12 @@ def compare_jvp_with_torch(module: hn.Module, x: np.ndarray, rng: np.random.Gene
                    {name: torch.as_tensor(case_tangents.get(name, np.zeros(p.shape)))
                     for name, p in module.named_parameters()})
         _, theirs = torch.func.jvp(lambda xt, pt: f(pt, xt), primal, tangent)
-        assert_close(ours, theirs, f"{type(module).__name__} jvp, {what}", zero_atol=1e-13)
+        results.append((what, ours, theirs))
+    # A tangent that is zero by mathematics (a bias just before BatchNorm) is rounding noise in both
+    # libraries: it passes within 1e-12 of the largest tangent of the pass, as in compare_with_torch.
+    scale = max(float(np.abs(theirs.numpy()).max(initial=0.0)) for _, _, theirs in results)
+    for what, ours, theirs in results:
+        assert_close(ours, theirs, f"{type(module).__name__} jvp, {what}", zero_atol=1e-12 * scale)
 
 
 SHAPES = [(1, 3, 4), (5, 5, 5), (7, 9, 2)]
