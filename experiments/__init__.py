@@ -19,4 +19,5 @@ EXPERIMENTS = [
     "backprop_layers",
     "identities",
     "hessian_surfaces",
+    "jacobian_modes",
 ]
