@@ -35,11 +35,16 @@ def require_cache(cache, who: str) -> None:
         raise RuntimeError(f"{who}.backward was called before {who}.forward: there is nothing to differentiate")
 
 
-def check_finite(x: np.ndarray, who: str, name: str) -> None:
-    """Raise ValueError if ``x`` holds NaN or ±inf: a loss of such input means nothing."""
+def check_finite(x: np.ndarray, who: str, name: str, *, by_row: bool = False) -> None:
+    """Raise ValueError if ``x`` holds NaN or ±inf: a loss of such input means nothing.
+
+    The message gives the index of the first bad entry; ``by_row=True`` (for targets, one row per
+    sample) names its row first, so that the sample can be found in the data set.
+    """
     if not np.all(np.isfinite(x)):
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"{who}: {name} must be finite, found {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        where = f"at row {bad[0]} (index {bad})" if by_row and bad else f"at index {bad}"
+        raise ValueError(f"{who}: {name} must be finite, found {x[bad]} {where}")
 
 
 def check_int(value, who: str, name: str, *, low: int = 1) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 
 from handnet._checks import require_cache
 from handnet.functional import bce_with_logits, sigmoid
-from handnet.losses._check_pair import check_pair
+from handnet.losses._check_pair import check_pred, check_target
 from handnet.losses.loss import Loss
 
 
@@ -36,12 +36,25 @@ class BCEWithLogitsLoss(Loss):
         self.target = None
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        z, y = check_pair(logits, target, "BCEWithLogitsLoss", "logits")
-        if y.min() < 0 or y.max() > 1:
-            raise ValueError(f"BCEWithLogitsLoss: target must lie in [0, 1], got values from "
-                             f"{y.min()} to {y.max()}")
+        z = check_pred(logits, "BCEWithLogitsLoss", "logits")
+        y = self._checked_target(z.shape, target).astype(z.dtype, copy=False)
         self.logits, self.target = z, y
         return float(np.mean(bce_with_logits(z, y)))
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Valid targets have the logits' shape and lie in [0, 1]; the first bad entry is named with its row."""
+        self._checked_target(pred_shape, target)
+
+    @staticmethod
+    def _checked_target(shape: tuple[int, ...], target) -> np.ndarray:
+        """The one check of a target, run by forward and check_target alike."""
+        y = check_target(target, shape, "BCEWithLogitsLoss", "logits")
+        outside = (y < 0) | (y > 1)
+        if outside.any():
+            bad = tuple(int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(f"BCEWithLogitsLoss: target must lie in [0, 1], got {y[bad]} at row {bad[0]} "
+                             f"(index {bad}; {int(outside.sum())} entries lie outside)")
+        return y
 
     def backward(self) -> np.ndarray:
         require_cache(self.logits, "BCEWithLogitsLoss")

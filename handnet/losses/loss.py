@@ -5,6 +5,11 @@
 * ``dpred = loss.backward()`` returns ∂L/∂pred, the shape of ``pred``, for the last call;
 * ``loss.accuracy(pred, target)`` is the fraction predicted right when (loss, target) make a
   classification task, else None (the default), so ``fit`` and ``evaluate`` can report it.
+* ``loss.check_target(pred_shape, target)`` raises ValueError, naming the first bad row, unless
+  ``target`` is a valid target for a prediction of shape ``pred_shape``: the same check as
+  ``forward`` makes, without a prediction. ``fit`` calls it on the whole training and validation
+  sets before the first step, so a bad label in the last batch stops training before it starts.
+  The default accepts every target.
 
 A loss has no parameters; the gradient it returns is the ``dout`` that starts the network's
 backward pass: ``model.backward(loss.backward())``. Each loss's docstring states its reduction
@@ -24,6 +29,9 @@ class Loss:
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Raise ValueError (naming the first bad row) unless ``target`` fits a prediction of ``pred_shape``."""
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
         """The fraction of samples predicted right, or None when the task is not classification."""

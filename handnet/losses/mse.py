@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import require_cache
-from handnet.losses._check_pair import check_pair
+from handnet.losses._check_pair import check_pair, check_target
 from handnet.losses.loss import Loss
 
 
@@ -32,6 +32,10 @@ class MSELoss(Loss):
         pred, target = check_pair(pred, target, "MSELoss")
         self.residual = pred - target
         return float(np.mean(self.residual ** 2))
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Any finite target of pred's shape is valid; the first non-finite entry is named with its row."""
+        check_target(target, pred_shape, "MSELoss")
 
     def backward(self) -> np.ndarray:
         require_cache(self.residual, "MSELoss")
