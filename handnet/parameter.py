@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from handnet._checks import check_float_dtype
+
 
 class Parameter:
     """A trainable array and the gradient of the loss with respect to it.
@@ -19,6 +21,7 @@ class Parameter:
         data = np.array(data)  # always a copy: the Parameter owns its values
         if not np.issubdtype(data.dtype, np.floating):
             data = data.astype(np.float64)
+        check_float_dtype(data.dtype, "Parameter", "data")
         self.data: np.ndarray = data
         self.grad: np.ndarray | None = None
 

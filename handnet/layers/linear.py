@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, check_int, require_cache
+from handnet._checks import as_float_array, check_float_dtype, check_grad_shape, check_int, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -41,6 +41,7 @@ class Linear(Module):
         out_features = check_int(out_features, "Linear", "out_features")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"Linear: dtype must be a floating type, got {dtype!r}")
+        check_float_dtype(dtype, "Linear", "dtype")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds a new one

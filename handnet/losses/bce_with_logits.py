@@ -22,7 +22,8 @@ class BCEWithLogitsLoss(Loss):
                any logit: at z = ±1000 it is (1 − y)/N or −y/N.
     Hessian:   d²L/dz² = diag(σ(z) (1 − σ(z))) / N
     Reduction: mean over all elements, as ``torch.nn.BCEWithLogitsLoss()`` (no ``weight`` or
-               ``pos_weight``). Soft targets (any y in [0, 1]) are allowed, as in torch.
+               ``pos_weight``). Soft targets (any y in [0, 1]) are allowed, as in torch. Each term
+               is at most |zᵢ| + log 2, so it fits the logits' dtype; the mean is accumulated in float64.
 
     Shapes:
         logits z, target y: any shape, the same (no broadcasting).
@@ -39,7 +40,7 @@ class BCEWithLogitsLoss(Loss):
         z = check_pred(logits, "BCEWithLogitsLoss", "logits")
         y = self._checked_target(z.shape, target).astype(z.dtype, copy=False)
         self.logits, self.target = z, y
-        return float(np.mean(bce_with_logits(z, y)))
+        return float(np.mean(bce_with_logits(z, y), dtype=np.float64))   # each term ≤ |z|; their sum may not be
 
     def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
         """Valid targets have the logits' shape and lie in [0, 1]; the first bad entry is named with its row."""

@@ -22,7 +22,9 @@ class SoftmaxCrossEntropy(Loss):
                by cross-entropy, and it is better conditioned than chaining the two backwards.
     Hessian:   for each row n, ∂²L/∂zₙ∂zₙᵀ = (diag(pₙ) − pₙpₙᵀ) / N (the softmax Jacobian, over N);
                rows do not interact. It is positive semi-definite, so L is convex in the logits.
-    Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``).
+    Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``), accumulated in float64.
+               Classes with target 0 add exactly 0, so logits of any finite size give a finite loss
+               when the target class is not hopelessly improbable: [1e308, −1e308, 0] with label 0 gives 0.
 
     Shapes:
         logits z: (N, C).
@@ -45,7 +47,10 @@ class SoftmaxCrossEntropy(Loss):
         log_p = log_softmax(z)                               # (N, C)
         self.probs = np.exp(log_p)
         self.target_probs = T
-        return float(-(T * log_p).sum() / z.shape[0])
+        # A class with target 0 adds exactly 0, even where log p = −inf (a logit more than the largest
+        # float below the row's maximum, see log_softmax): we never form 0·(−inf) = NaN.
+        terms = T * np.where(T > 0, log_p, 0)                # (N, C)
+        return float(-terms.sum(dtype=np.float64) / z.shape[0])
 
     def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
         """Labels (N,) in [0, C) or probability rows (N, C); the first bad row is named."""
