@@ -78,6 +78,15 @@ def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def finite_curvature(value: float, X: np.ndarray, who: str, name: str) -> float:
+    """Return a curvature constant, or raise ValueError naming X if it is beyond the largest float64."""
+    if not np.isfinite(value):
+        raise ValueError(f"{who}: {name} exceeds the largest float64: X has entries up to "
+                         f"{float(np.max(np.abs(X))):.3g}, and the curvature grows with their square; rescale X, "
+                         f"e.g. standardise its columns")
+    return value
+
+
 def check_lam(lam, who: str) -> float:
     """Return the penalty λ as a float, or raise ValueError naming ``lam`` if it is not a finite λ ≥ 0."""
     return check_real(lam, who, "lam")
