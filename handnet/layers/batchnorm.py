@@ -68,8 +68,8 @@ class BatchNorm1d(Module):
         self.weight = Parameter(np.ones(num_features))
         self.bias = Parameter(np.zeros(num_features))
         self.register_buffer("running_mean", np.zeros(num_features))
-        self.register_buffer("running_var", np.ones(num_features))
-        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.register_buffer("running_var", np.ones(num_features), minimum=0)           # a variance
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64), minimum=0)  # a count
         self.x_hat = None
         self.inv_std = None
         self.used_batch_stats = None
