@@ -37,12 +37,15 @@ def save(model: Module, path: str | os.PathLike) -> Path:
     that lacks it, so ``save(m, "ckpt")`` writes ``ckpt`` and ``load(m, "ckpt")`` reads it back.
 
     Raises:
-        ValueError: the model's state is one ``load`` would refuse (``Module.check_state_dict``:
-            NaN or inf, a negative variance, …); nothing is written.
+        ValueError: ``path`` is a directory, or the model's state is one ``load`` would refuse
+            (``Module.check_state_dict``: NaN or inf, a negative variance, …); nothing is written.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save: model must be a Module, got {type(model).__name__}")
     path = Path(path)
+    if path.is_dir() or not path.name:
+        raise ValueError(f"save: path {str(path)!r} is a directory; give the checkpoint a file name, e.g. "
+                         f"{str(path / 'model.npz')!r}")
     state = model.state_dict()
     try:
         model.check_state_dict(state)       # the checks load makes: never write what cannot be read back

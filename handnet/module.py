@@ -23,7 +23,7 @@ The protocol (every layer in ``handnet.layers`` follows it):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
@@ -157,10 +157,14 @@ class Module:
         it, so that every checkpoint written can be loaded back. Nothing is changed.
 
         Raises:
+            TypeError: ``state`` is not a dict.
             KeyError: a key is missing or unexpected.
             ValueError: a value breaks one of the rules above (the message names the key).
         """
         who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{who}: state must be a dict of arrays keyed like state_dict() (e.g. another "
+                            f"model's state_dict()), got {type(state).__name__}")
         expected = dict(self._state_items())
         missing = [k for k in expected if k not in state]
         unexpected = [k for k in state if k not in expected]

@@ -294,3 +294,11 @@ def test_load_refuses_a_directory(tmp_path):
     with pytest.raises(ValueError, match="is a directory"):
         hn.load(model, tmp_path)
     assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("where", [".", ""])
+def test_save_to_a_directory_asks_for_a_file_name(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is a directory; give the checkpoint a file name, e.g. 'model.npz'"):
+        hn.save(make_model(0), where)
+    assert os.listdir(tmp_path) == []

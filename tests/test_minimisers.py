@@ -242,6 +242,12 @@ def test_a_starting_point_of_the_wrong_shape_is_refused_naming_w(minimiser):
         minimiser(ridge_problem(), np.zeros(5))
 
 
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+def test_a_plain_function_instead_of_an_objective_is_refused_saying_what_to_do(minimiser):
+    with pytest.raises(TypeError, match="objective must be a handnet.losses.Objective .* got function; .* subclass"):
+        minimiser(lambda w: w @ w, np.ones(2))
+
+
 def test_gd_with_the_default_step_refuses_an_objective_with_no_curvature():
     objective = Ridge(np.zeros((5, 2)), np.ones(5), lam=0.0)   # L = 0: 1/L is no step
     with pytest.raises(ValueError, match="lr"):

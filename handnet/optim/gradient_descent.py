@@ -9,7 +9,8 @@ import numpy as np
 
 from handnet._checks import check_real
 from handnet.losses.objective import Objective
-from handnet.optim.result import ConvergenceWarning, OptimizeResult, Trace, check_stopping, is_finite, quiet, start
+from handnet.optim.result import (ConvergenceWarning, OptimizeResult, Trace, check_objective, check_stopping,
+                                  is_finite, quiet, start)
 
 
 def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
@@ -40,6 +41,7 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     Returns:
         an ``OptimizeResult``; ``history["step_size"]`` holds η at every update.
     """
+    check_objective(objective, "gradient_descent")
     tol, max_iter = check_stopping(tol, max_iter, "gradient_descent")
     if lr is None:
         L = objective.lipschitz

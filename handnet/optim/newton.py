@@ -8,7 +8,7 @@ import numpy as np
 
 from handnet.linalg import cholesky_solve, norm
 from handnet.losses.objective import Objective
-from handnet.optim.result import OptimizeResult, Trace, check_stopping, is_finite, quiet, start
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping, is_finite, quiet, start
 
 ARMIJO_C = 1e-4       # accept t when f(w + t·d) ≤ f(w) + ARMIJO_C · t · ∇f(w)ᵀd
 BACKTRACK = 0.5       # otherwise try t·BACKTRACK
@@ -98,6 +98,7 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
     Returns:
         an ``OptimizeResult``; ``history["step_size"]`` holds the accepted t of each update.
     """
+    check_objective(objective, "newton")
     tol, max_iter = check_stopping(tol, max_iter, "newton")
     w, f, g = start(objective, w0, "newton")
     trace = Trace(w, f, g, callback)

@@ -10,6 +10,7 @@ import numpy as np
 
 from handnet._checks import check_int, check_real
 from handnet.linalg import norm
+from handnet.losses.objective import Objective
 
 
 def quiet() -> np.errstate:
@@ -54,6 +55,14 @@ class OptimizeResult:
 def check_stopping(tol: float, max_iter: int, who: str) -> tuple[float, int]:
     """Return (tol, max_iter) checked: tol a finite number ≥ 0, max_iter an integer ≥ 0."""
     return check_real(tol, who, "tol"), check_int(max_iter, who, "max_iter", low=0)
+
+
+def check_objective(objective, who: str) -> None:
+    """TypeError unless ``objective`` is an ``Objective``: a minimiser needs its value, grad and hessian."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"{who}: objective must be a handnet.losses.Objective (value, grad and hessian of w), got "
+                        f"{type(objective).__name__}; to minimise a function of your own, subclass Objective and "
+                        f"define those methods (see handnet.losses.objective)")
 
 
 def is_finite(*values) -> bool:
