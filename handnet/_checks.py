@@ -5,17 +5,45 @@ from __future__ import annotations
 import numpy as np
 
 
-def as_float_array(x, who: str, name: str = "input") -> np.ndarray:
-    """Return ``x`` as a floating ndarray, keeping float16/32/64; other numbers become float64.
+SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
-    Raises ValueError (naming ``who`` and ``name``) for non-numeric input.
+
+def check_float_dtype(dtype, who: str, name: str) -> None:
+    """Raise ValueError unless a floating ``dtype`` is float32 or float64.
+
+    Layers and losses compute in their input's dtype. float16 would overflow in their sums and
+    squares (its largest value is 65504: a squared residual of 300 is already inf), so rather
+    than half-support it handnet refuses it, and any float other than float32 and float64.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype not in SUPPORTED_FLOATS:
+        raise ValueError(f"{who}: {name} has dtype {dtype}; handnet computes in float32 or float64 only "
+                         f"(cast it, e.g. x.astype(np.float32))")
+
+
+def as_float_array(x, who: str, name: str = "input") -> np.ndarray:
+    """Return ``x`` as a float32 or float64 ndarray, keeping that dtype; integers and bools become float64.
+
+    Raises ValueError (naming ``who`` and ``name``) for non-numeric input and for other floats
+    (float16, longdouble), which handnet does not compute in (see ``check_float_dtype``).
     """
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.floating):
+        check_float_dtype(x.dtype, who, name)
         return x
     if np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.bool_):
         return x.astype(np.float64)
     raise ValueError(f"{who}: {name} must be an array of real numbers, got dtype {x.dtype}")
+
+
+def as_float64(x, who: str, name: str) -> np.ndarray:
+    """Return ``x`` as a float64 ndarray, from any real dtype (float16 included: the conversion is
+    exact); ValueError naming ``who`` and ``name`` for non-numeric input. For objectives, which
+    compute in float64 whatever their data."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{who}: {name} must be an array of real numbers, got dtype {x.dtype}")
+    return x.astype(np.float64, copy=False)
 
 
 def check_grad_shape(dout, expected_shape: tuple[int, ...], who: str) -> np.ndarray:
@@ -46,11 +74,16 @@ def check_tangent(dx, expected_shape: tuple[int, ...], dtype, who: str, name: st
     return dx.astype(dtype, copy=False)
 
 
-def check_finite(x: np.ndarray, who: str, name: str) -> None:
-    """Raise ValueError if ``x`` holds NaN or ±inf: a loss of such input means nothing."""
+def check_finite(x: np.ndarray, who: str, name: str, *, by_row: bool = False) -> None:
+    """Raise ValueError if ``x`` holds NaN or ±inf: a loss of such input means nothing.
+
+    The message gives the index of the first bad entry; ``by_row=True`` (for targets, one row per
+    sample) names its row first, so that the sample can be found in the data set.
+    """
     if not np.all(np.isfinite(x)):
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"{who}: {name} must be finite, found {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        where = f"at row {bad[0]} (index {bad})" if by_row and bad else f"at index {bad}"
+        raise ValueError(f"{who}: {name} must be finite, found {x[bad]} {where}")
 
 
 def check_int(value, who: str, name: str, *, low: int = 1) -> int:
@@ -87,6 +120,7 @@ def check_samples(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.n
                          f"{X.shape} (reshape a single feature to (N, 1))")
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{who}: {x_name} must be an array of real numbers, got dtype {X.dtype}")
+    check_float_dtype(X.dtype, who, x_name)
     check_finite(X, who, x_name)
     if y_name is None:
         return X, None

@@ -55,10 +55,14 @@ class Dataset:
         return self.n_classes is not None
 
     def standardise(self, X_raw: np.ndarray) -> np.ndarray:
-        """Scale raw features as the training features were: (X_raw − mean) / scale."""
+        """Scale raw features as the training features were: (X_raw − mean) / scale. X_raw: (N, D)."""
+        X_raw = np.asarray(X_raw, dtype=np.float64)
+        if X_raw.ndim != 2 or X_raw.shape[1] != self.n_features:   # numpy would broadcast (N, 1) to (N, D)
+            raise ValueError(f"Dataset.standardise: X_raw must have shape (N, {self.n_features}), one column per "
+                             f"feature of {self.name!r}, got {X_raw.shape}")
         if self.mean is None:
-            return np.asarray(X_raw, dtype=np.float64)
-        return (np.asarray(X_raw, dtype=np.float64) - self.mean) / self.scale
+            return X_raw
+        return (X_raw - self.mean) / self.scale
 
     def __repr__(self) -> str:
         task = f"{self.n_classes} classes" if self.is_classification else "regression"
@@ -70,7 +74,7 @@ def moons(n_samples: int = 1000, *, noise: float = 0.1, test_size: float = 0.25,
     """Two interleaving half circles in 2-D (``sklearn.datasets.make_moons``), with Gaussian noise."""
     from sklearn.datasets import make_moons
     n_samples, noise = check_int(n_samples, "moons", "n_samples", low=2), check_real(noise, "moons", "noise")
-    X, y = make_moons(n_samples, noise=noise, random_state=seed)
+    X, y = make_moons(n_samples, noise=noise, random_state=_seed(seed, "moons"))
     return _split("moons", X, y, 2, test_size, seed)
 
 
@@ -78,10 +82,9 @@ def circles(n_samples: int = 1000, *, noise: float = 0.1, factor: float = 0.5, t
             seed: int = 0) -> Dataset:
     """A small circle inside a large one in 2-D (``make_circles``); ``factor`` is the ratio of radii."""
     from sklearn.datasets import make_circles
-    if not 0 < factor < 1:
-        raise ValueError(f"circles: factor must be in (0, 1), got {factor!r}")
+    factor = check_real(factor, "circles", "factor (the ratio of the radii)", low_open=True, high=1.0)
     n_samples, noise = check_int(n_samples, "circles", "n_samples", low=2), check_real(noise, "circles", "noise")
-    X, y = make_circles(n_samples, noise=noise, factor=factor, random_state=seed)
+    X, y = make_circles(n_samples, noise=noise, factor=factor, random_state=_seed(seed, "circles"))
     return _split("circles", X, y, 2, test_size, seed)
 
 
@@ -91,7 +94,11 @@ def blobs(n_samples: int = 1000, *, centers: int = 3, n_features: int = 2, clust
     from sklearn.datasets import make_blobs
     centers, n_features = check_int(centers, "blobs", "centers"), check_int(n_features, "blobs", "n_features")
     n_samples = check_int(n_samples, "blobs", "n_samples", low=2)
-    X, y = make_blobs(n_samples, n_features=n_features, centers=centers, cluster_std=cluster_std, random_state=seed)
+    if centers > n_samples:
+        raise ValueError(f"blobs: centers={centers} must be at most n_samples={n_samples}: each center is a class "
+                         f"and needs samples of its own")
+    X, y = make_blobs(n_samples, n_features=n_features, centers=centers, cluster_std=cluster_std,
+                      random_state=_seed(seed, "blobs"))
     return _split("blobs", X, y, int(centers), test_size, seed)
 
 
@@ -157,7 +164,7 @@ def linear_regression(n_samples: int = 200, n_features: int = 10, *, condition_n
         raise ValueError(f"linear_regression: condition_number must be a finite number ≥ 1, got {condition_number!r}")
     if d == 1 and condition_number != 1:
         raise ValueError("linear_regression: with n_features=1 the condition number can only be 1")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed, who))
     U, _ = np.linalg.qr(rng.standard_normal((n_train, d)))   # (n, D), orthonormal columns
     V, _ = np.linalg.qr(rng.standard_normal((d, d)))         # (D, D), orthogonal
     s = np.geomspace(1.0, np.sqrt(float(condition_number)), d)
@@ -175,12 +182,38 @@ def _split(name: str, X: np.ndarray, y: np.ndarray, n_classes: int | None, test_
     from sklearn.model_selection import train_test_split
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64 if n_classes is not None else np.float64)
+    test_size, seed = _test_size(test_size, name), _seed(seed, name)
+    if n_classes is not None:
+        _check_stratifiable(name, y, n_classes, test_size)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=_test_size(test_size, name), random_state=seed, stratify=y if n_classes is not None else None)
+        X, y, test_size=test_size, random_state=seed, stratify=y if n_classes is not None else None)
     mean = X_train.mean(axis=0)
     scale = X_train.std(axis=0)
     scale[scale == 0] = 1.0  # a feature constant on the training split is only centred
     return Dataset(name, (X_train - mean) / scale, y_train, (X_test - mean) / scale, y_test, n_classes, mean, scale)
+
+
+def _check_stratifiable(name: str, y: np.ndarray, n_classes: int, test_size: float) -> None:
+    """ValueError, saying how many samples would do, unless a stratified split of y is possible:
+    every class needs 2 samples (one per side) and each side one sample of every class."""
+    n = len(y)
+    n_test = int(np.ceil(test_size * n))
+    counts = np.bincount(y, minlength=n_classes)
+    if counts.min() >= 2 and min(n_test, n - n_test) >= n_classes:
+        return
+    enough = next(m for m in range(2 * n_classes, 10**9)               # for classes of equal size
+                  if min(int(np.ceil(test_size * m)), m - int(np.ceil(test_size * m))) >= n_classes)
+    raise ValueError(f"{name}: n_samples={n} is too few for a stratified split of {n_classes} classes with "
+                     f"test_size={test_size}: every class needs a sample on each side, so at least 2 samples per "
+                     f"class (the smallest class has {counts.min()}) and at least {n_classes} per side (the split "
+                     f"gives {n - n_test} and {n_test}); use n_samples ≥ {enough}")
+
+
+def _seed(value, who: str) -> int:
+    """The seed of the generator and the split: an integer in [0, 2³²), as scikit-learn takes it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**32:
+        raise ValueError(f"{who}: seed must be an integer in [0, 2**32), got {value!r}")
+    return int(value)
 
 
 def _test_size(value, who: str) -> float:

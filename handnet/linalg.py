@@ -10,11 +10,42 @@ substitutions loop over the d rows in Python, so each costs d NumPy calls on top
 definite, which callers use as a test of definiteness.
 
 ``solve_normal_equations`` is the one solve path of least squares and ridge regression.
+
+Scaling by a power of two. Forming XᵀX squares the entries of X, so X with entries of 1e160
+gives inf, although the eigenvalues of XᵀX/n (1e320) are the only numbers that do not fit.
+Dividing X by 2ᵏ, with 2ᵏ ≤ max |Xᵢⱼ| < 2ᵏ⁺¹, is exact (it only shifts exponents), makes every
+product at most 4, and commutes with every rounding: the eigenvalues and solutions of the
+scaled problem, scaled back, are bit for bit those of the original wherever those do not
+overflow. ``norm``, ``gram_eigenvalue_range`` and ``solve_normal_equations`` all work this way:
+least squares on X·1e160 is solved exactly, though its curvature (1e320) is no float64.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def _exponent(X: np.ndarray) -> int:
+    """k with 2ᵏ ≤ max |Xᵢⱼ| < 2ᵏ⁺¹ (−1 when X is all zeros): dividing by 2ᵏ puts the largest |entry| in [1, 2)."""
+    return int(np.frexp(np.max(np.abs(X)))[1]) - 1
+
+
+def norm(v: np.ndarray) -> float:
+    """‖v‖₂ = √(Σᵢ vᵢ²) without overflow: a vector of entries 1e200 has norm 1e200·√d, not inf.
+
+    v is divided by 2ᵏ first (see the module docstring), so every square is below 4, and the
+    norm is scaled back; inf only when ‖v‖ itself exceeds the largest float64.
+    """
+    v = np.asarray(v, dtype=np.float64)
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        return float(np.linalg.norm(v))
+    k = _exponent(v)
+    try:
+        return math.ldexp(float(np.linalg.norm(np.ldexp(v, -k))), k)
+    except OverflowError:
+        return math.inf
 
 
 def forward_substitution(L: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -50,13 +81,27 @@ def gram_eigenvalue_range(X: np.ndarray) -> tuple[float, float]:
     of X), so we decompose the smaller of the two. When d > n, XᵀX has rank ≤ n < d and
     λ_min = 0. ``eigvalsh`` gives the exact largest eigenvalue, not a bound such as the trace
     or ‖X‖_F², which can exceed it d-fold and would make a 1/L step d times too short.
+    X is divided by a power of two first (see the module docstring), so XᵀX cannot overflow.
+
+    An eigenvalue beyond the largest float64 (X with entries near 1e160) is returned as inf, its
+    correctly rounded value; objectives refuse to report such a curvature.
     """
     n, d = X.shape
-    gram = X.T @ X if d <= n else X @ X.T          # (d, d) or (n, n)
-    eigenvalues = np.linalg.eigvalsh(gram / n)     # ascending
+    k = _exponent(X)
+    Xs = np.ldexp(X, -k)                              # X / 2ᵏ, exactly
+    gram = Xs.T @ Xs if d <= n else Xs @ Xs.T        # (d, d) or (n, n)
+    eigenvalues = np.linalg.eigvalsh(gram / n)       # ascending, of (X/2ᵏ)ᵀ(X/2ᵏ)/n = XᵀX/n / 4ᵏ
     lam_max = max(float(eigenvalues[-1]), 0.0)
     lam_min = max(float(eigenvalues[0]), 0.0) if d <= n else 0.0   # clip rounding below 0
-    return lam_min, lam_max
+    return _times_power_of_two(lam_min, 2 * k), _times_power_of_two(lam_max, 2 * k)
+
+
+def _times_power_of_two(x: float, k: int) -> float:
+    """x·2ᵏ, inf when that exceeds the largest float64."""
+    try:
+        return math.ldexp(x, k)
+    except OverflowError:
+        return math.inf
 
 
 def solve_normal_equations(X: np.ndarray, y: np.ndarray, lam: float = 0.0,
@@ -77,7 +122,21 @@ def solve_normal_equations(X: np.ndarray, y: np.ndarray, lam: float = 0.0,
     smallest norm. The SVD costs about 4nd² + 8d³ flops (d ≤ n).
     """
     n, d = X.shape
-    lam_min, lam_max = gram_eigenvalue_range(X) if curvature_range is None else curvature_range
+    # Solve for X/2ᵏ instead: (XᵀX + nλI)w = Xᵀy is, divided by 4ᵏ, ((X/2ᵏ)ᵀ(X/2ᵏ) + n(λ/4ᵏ)I)(2ᵏw) = (X/2ᵏ)ᵀy.
+    # Exact scaling, so nothing else changes. Tiny X is scaled up only when λ = 0: λ/4ᵏ could
+    # overflow, and with λ > 0 an XᵀX that underflows is negligible against nλ anyway.
+    k = _exponent(X) if lam == 0 else max(_exponent(X), 0)
+    X, lam = np.ldexp(X, -k), math.ldexp(lam, -2 * k)
+    if curvature_range is None or not 0 < curvature_range[1] < math.inf:   # none, or it overflowed or underflowed
+        lam_min, lam_max = gram_eigenvalue_range(X)     # of X/2ᵏ
+    else:
+        lam_min, lam_max = (math.ldexp(c, -2 * k) for c in curvature_range)
+    return np.ldexp(_solve_scaled(X, y, lam, lam_min, lam_max), -k)
+
+
+def _solve_scaled(X: np.ndarray, y: np.ndarray, lam: float, lam_min: float, lam_max: float) -> np.ndarray:
+    """``solve_normal_equations`` for X whose entries are at most 2 in size, given its curvature range."""
+    n, d = X.shape
     if lam_min + lam > np.sqrt(np.finfo(np.float64).eps) * (lam_max + lam):
         try:
             if d <= n:

@@ -26,7 +26,8 @@ The protocol (every layer in ``handnet.layers`` follows it):
   so their ``.grad`` hold the gradient at dout afterwards.
 * Parameters are the attributes that hold a ``Parameter``; sub-modules are the attributes
   that hold a ``Module``; buffers (state that is saved but not trained, like BatchNorm's
-  running mean) are declared with ``register_buffer``. ``parameters()``, ``state_dict()``
+  running mean) are declared with ``register_buffer``, with the smallest value they may hold
+  where there is one (a count, a variance: 0). ``parameters()``, ``state_dict()``
   and ``train()/eval()`` walk these, children after the module's own, in the order they
   were assigned, which is PyTorch's order: a state dict of ours loads into the same
   ``torch.nn`` model and back.
@@ -34,7 +35,7 @@ The protocol (every layer in ``handnet.layers`` follows it):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
@@ -54,6 +55,7 @@ class Module:
     def __init__(self) -> None:
         self.training = True
         self._buffer_names: list[str] = []
+        self._buffer_minimum: dict[str, float] = {}
 
     # ---- the protocol -------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -103,11 +105,17 @@ class Module:
                 for name, p in self._own_parameters()}
 
     # ---- parameters, buffers, children ----------------------------------------------
-    def register_buffer(self, name: str, value: np.ndarray) -> None:
-        """Keep ``value`` as attribute ``name`` and in the state dict, but not as a parameter."""
+    def register_buffer(self, name: str, value: np.ndarray, *, minimum: float | None = None) -> None:
+        """Keep ``value`` as attribute ``name`` and in the state dict, but not as a parameter.
+
+        ``minimum``: the smallest value the buffer can hold (0 for a count or a variance), or None;
+        ``load_state_dict`` refuses a state below it, one the module could never have produced.
+        """
         setattr(self, name, np.asarray(value))
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+        if minimum is not None:
+            self._buffer_minimum[name] = float(minimum)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, value in vars(self).items():
@@ -182,38 +190,38 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Copy every entry of ``state`` into this module's parameters and buffers.
 
-        Every key must be present and of the right shape, and no key may be extra; all of this
-        is checked before anything is written, so on error the module is left exactly as it was.
-        Values are cast to the dtype the module already holds, but only where nothing is lost:
-        a float may go to float32 or float64, an integer buffer (``num_batches_tracked``) takes
-        only integers.
+        Every entry is checked by ``check_state_dict`` before anything is written, so on error the
+        module is left exactly as it was.
+        """
+        for key, value in self.check_state_dict(state).items():
+            self._assign_state(key, value)
+
+    def check_state_dict(self, state: dict) -> dict[str, np.ndarray]:
+        """``state``'s entries, checked and cast to this module's dtypes: what ``load_state_dict`` writes.
+
+        Every key must be present and of the right shape, and no key may be extra. Each value
+        must be one this module could hold: real and finite, and still finite after the cast to
+        the dtype the module holds (1e300 is no float32); an integer buffer (``num_batches_tracked``)
+        takes only integers that fit its dtype; and no buffer may be below the minimum it was
+        registered with (a negative count or variance). ``save`` checks the model's own state with
+        it, so that every checkpoint written can be loaded back. Nothing is changed.
 
         Raises:
+            TypeError: ``state`` is not a dict.
             KeyError: a key is missing or unexpected.
-            ValueError: a value has the wrong shape, is not an array of real numbers, is not finite,
-                or holds fractions for an integer buffer.
+            ValueError: a value breaks one of the rules above (the message names the key).
         """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{who}: state must be a dict of arrays keyed like state_dict() (e.g. another "
+                            f"model's state_dict()), got {type(state).__name__}")
         expected = dict(self._state_items())
         missing = [k for k in expected if k not in state]
         unexpected = [k for k in state if k not in expected]
         if missing or unexpected:
-            raise KeyError(
-                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
-            )
-        converted = {}
-        for key, current in expected.items():
-            value = np.asarray(state[key])
-            if value.dtype.kind not in "biuf":  # bool, int, unsigned, float: no complex, str or object
-                raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
-            if value.shape != current.shape:
-                raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"load_state_dict: {key!r} holds NaN or inf")
-            if current.dtype.kind in "iu" and not np.all(value == np.round(value)):
-                raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
-            converted[key] = np.array(value, dtype=current.dtype, copy=True)
-        for key, value in converted.items():
-            self._assign_state(key, value)
+            raise KeyError(f"{who}: missing keys {missing}, unexpected keys {unexpected}")
+        minimum = {prefix + name: low for prefix, m in self.named_modules() for name, low in m._buffer_minimum.items()}
+        return {key: _checked_value(key, state[key], current, minimum.get(key)) for key, current in expected.items()}
 
     def _assign_state(self, key: str, value: np.ndarray) -> None:
         prefix, _, name = key.rpartition(".")
@@ -233,6 +241,36 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def _checked_value(key: str, value, current: np.ndarray, minimum: float | None) -> np.ndarray:
+    """``value`` as a copy in the dtype of ``current``, or ValueError (naming ``key``) if it is not one
+    the module could hold; see ``Module.check_state_dict``."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":  # bool, int, unsigned, float: no complex, str or object
+        raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
+    if value.shape != current.shape:
+        raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"load_state_dict: {key!r} holds NaN or inf")
+    if current.dtype.kind in "iu":
+        if not np.all(value == np.round(value)):
+            raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
+        info = np.iinfo(current.dtype)
+        if value.size and not info.min <= int(value.min()) <= int(value.max()) <= info.max:   # exact, in Python ints
+            raise ValueError(f"load_state_dict: {key!r} holds {int(value.max())}, beyond the model's {current.dtype} "
+                             f"({info.min} to {info.max})")
+        converted = value.astype(current.dtype)
+    else:
+        with np.errstate(over="ignore"):          # a value beyond the dtype's range becomes inf: refused below
+            converted = value.astype(current.dtype)
+        if not np.all(np.isfinite(converted)):
+            raise ValueError(f"load_state_dict: {key!r} holds {float(np.max(np.abs(value))):.3g}, beyond the range of "
+                             f"the model's {current.dtype}")
+    if minimum is not None and converted.size and converted.min() < minimum:
+        raise ValueError(f"load_state_dict: {key!r} must be ≥ {minimum:g} (the module could never hold less), got "
+                         f"{converted.min()}")
+    return np.array(converted, copy=True)
 
 
 @contextmanager

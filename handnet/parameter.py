@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from handnet._checks import check_float_dtype
+
 
 class Parameter:
     """A trainable array and the gradient of the loss with respect to it.
@@ -17,8 +19,12 @@ class Parameter:
 
     def __init__(self, data: np.ndarray) -> None:
         data = np.array(data)  # always a copy: the Parameter owns its values
+        if data.dtype.kind not in "biuf":   # None (object), complex (its imaginary part would be dropped), str
+            what = "None" if data.ndim == 0 and data.item() is None else f"dtype {data.dtype}"
+            raise ValueError(f"Parameter: data must be an array of real numbers, got {what}")
         if not np.issubdtype(data.dtype, np.floating):
             data = data.astype(np.float64)
+        check_float_dtype(data.dtype, "Parameter", "data")
         self.data: np.ndarray = data
         self.grad: np.ndarray | None = None
 

@@ -9,10 +9,18 @@ One training step on a batch (X_b, y_b) is the whole protocol of handnet in four
 records the loss (and accuracy, for classification: ``loss.accuracy``) of each epoch.
 It trains in train mode, evaluates the validation set in eval mode, and leaves every module in
 the mode it found it.
+
+Everything that can be checked is checked before the first step, so that a bad sample is never
+found half way through training, with the weights and BatchNorm's statistics already moved:
+X and the parameters must be finite, and the targets of the training and validation sets must
+suit the loss (``loss.check_target``, which names the bad row). The targets' check needs the
+shape of the model's output, and ``fit`` finds it without a training step and without touching
+the model: it runs one row of X through a deep copy of the model in eval mode.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -86,8 +94,9 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
             NaN or ±inf. The message says at which epoch and step; the usual cure is a smaller
             learning rate. (The output is checked before the loss is called, so a non-finite
             output is reported as divergence, not as the loss's refusal of its input.)
-        ValueError: a bad argument (named in the message), or non-finite X, y or parameters
-            before training starts.
+        ValueError: a bad argument (named in the message); non-finite X, y or parameters; or a
+            target the loss refuses, in the training or the validation set (the message names the
+            row). All are raised before the first step, with the model untouched.
     """
     X, y = check_samples(X, y, "fit", "X", "y")
     if not isinstance(model, Module):
@@ -109,6 +118,9 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
         X_val, y_val = check_samples(*validation, "fit", "validation X", "validation y")
     for name, p in model.named_parameters():
         check_finite(p.data, "fit", f"parameter {name!r} (before training)")
+    _check_targets(loss, _output_shape(model, X, "X"), y, "y")
+    if validation is not None:
+        _check_targets(loss, _output_shape(model, X_val, "validation X"), y_val, "validation y")
     rng = np.random.default_rng(rng)
     history = History()
     n = len(X)
@@ -168,6 +180,27 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+def _output_shape(model: Module, X: np.ndarray, name: str) -> tuple[int, ...]:
+    """The shape of the model's output on all of X, from its output on X's first row, computed by
+    a deep copy in eval mode: no training step, and the model itself (caches, buffers, modes) is
+    not touched. Rows do not interact in eval mode, so the other rows give the same shape."""
+    probe = copy.deepcopy(model).eval()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # only the shape is wanted
+        try:
+            out = probe(X[:1])
+        except ValueError as e:
+            raise ValueError(f"fit: the model cannot run on a row of {name}: {e}") from e
+    return (len(X),) + np.shape(out)[1:]
+
+
+def _check_targets(loss: Loss, pred_shape: tuple[int, ...], y: np.ndarray, name: str) -> None:
+    """Check all of a set's targets against the loss, for predictions of shape ``pred_shape``."""
+    try:
+        loss.check_target(pred_shape, y)
+    except ValueError as e:
+        raise ValueError(f"fit: {name} does not suit the loss: {e}") from e
+
+
 def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     """[start, stop) of each batch; a last batch of one sample is merged into the one before
     (unless batches of one were asked for)."""

@@ -5,6 +5,7 @@ import pytest
 
 import handnet as hn
 from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.losses import BCEWithLogitsLoss, MSELoss
 
 
 def test_wrong_feature_count_names_layer_position_expected_and_got():
@@ -69,6 +70,33 @@ def test_non_finite_logits_are_rejected(bad):
     z[1, 2] = bad
     with pytest.raises(ValueError, match="finite"):
         SoftmaxCrossEntropy()(z, np.array([0, 1]))
+
+
+def _probabilities(row: int, change) -> np.ndarray:
+    T = np.full((4, 3), 1 / 3)
+    change(T[row])
+    return T
+
+
+@pytest.mark.parametrize("loss, shape, target, message", [
+    (SoftmaxCrossEntropy(), (4, 3), np.array([0, 1, 3, 2]), r"got 3 at row 2 \(1 labels lie outside\)"),
+    (SoftmaxCrossEntropy(), (4, 3), _probabilities(1, lambda r: r.__imul__(0.9)), "row 1 sums to 0.9"),
+    (SoftmaxCrossEntropy(), (4, 3), _probabilities(3, lambda r: r.__setitem__(0, -0.1)), "row 3 holds -0.1"),
+    (SoftmaxCrossEntropy(), (4, 3), _probabilities(2, lambda r: r.__setitem__(1, np.nan)), "nan at row 2"),
+    (MSELoss(), (4, 2), np.array([[0, 0], [0, 0], [0, 0], [0, np.inf]]), r"inf at row 3 \(index \(3, 1\)\)"),
+    (BCEWithLogitsLoss(), (4, 1), np.array([[0.0], [1.0], [1.5], [0.5]]), "got 1.5 at row 2"),
+])
+def test_check_target_and_forward_refuse_a_bad_target_with_one_message_naming_its_row(loss, shape, target,
+                                                                                        message):
+    with pytest.raises(ValueError, match=message) as without_pred:
+        loss.check_target(shape, target)
+    with pytest.raises(ValueError) as in_forward:
+        loss(np.zeros(shape), target)
+    assert str(in_forward.value) == str(without_pred.value)    # one check serves both
+
+
+def test_the_base_loss_accepts_every_target():
+    assert hn.Loss().check_target((2, 3), None) is None
 
 
 def test_non_numeric_input_is_rejected():

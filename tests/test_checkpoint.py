@@ -153,7 +153,19 @@ def refusal_cases(tmp_path) -> dict:
     case("garbage", lambda p: p.write_bytes(np.random.default_rng(0).bytes(500)),
          ValueError, "not an .npz checkpoint")
     case("garbage_after_zip_magic", lambda p: p.write_bytes(b"PK\x03\x04" + np.random.default_rng(0).bytes(500)),
-         ValueError, "truncated or corrupt")
+         ValueError, "not a valid checkpoint: truncated or corrupt")
+    case("garbage_after_pk", lambda p: p.write_bytes(b"PK" + np.random.default_rng(0).bytes(500)),
+         ValueError, "not a valid checkpoint: not an .npz")     # numpy took it for a pickle: "object arrays"
+    # values no model could have produced, each named by its key
+    case("negative_count", lambda p: write_npz(p, {**good, "1.num_batches_tracked": np.array(-1)}),
+         ValueError, r"'1.num_batches_tracked' must be ≥ 0 .* got -1")
+    case("count_beyond_int64_float", lambda p: write_npz(p, {**good, "1.num_batches_tracked": np.array(1e300)}),
+         ValueError, r"'1.num_batches_tracked' holds 1000000.*, beyond the model's int64")
+    case("count_beyond_int64_uint", lambda p: write_npz(p, {**good, "1.num_batches_tracked": np.array(2**64 - 1,
+                                                                                                     np.uint64)}),
+         ValueError, r"'1.num_batches_tracked' holds 18446744073709551615, beyond the model's int64")
+    case("negative_variance", lambda p: write_npz(p, {**good, "1.running_var": -good["1.running_var"]}),
+         ValueError, r"'1.running_var' must be ≥ 0")
     case("empty_file", lambda p: p.write_bytes(b""), ValueError, "not an .npz checkpoint")
 
     def truncated(p):
@@ -173,7 +185,8 @@ def refusal_cases(tmp_path) -> dict:
 
 
 CASES = ["missing_key", "extra_key", "wrong_shape", "string_array", "complex_array", "object_array", "raw_pickle",
-         "single_npy", "garbage", "garbage_after_zip_magic", "empty_file", "truncated", "bit_flipped"]
+         "single_npy", "garbage", "garbage_after_zip_magic", "garbage_after_pk", "empty_file", "truncated",
+         "bit_flipped", "negative_count", "count_beyond_int64_float", "count_beyond_int64_uint", "negative_variance"]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -227,3 +240,65 @@ def test_save_and_load_refuse_a_non_module(tmp_path):
         hn.save({"w": np.zeros(2)}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="model"):
         hn.load({"w": np.zeros(2)}, tmp_path / "x.npz")
+
+
+def test_a_value_beyond_float32_is_refused_by_a_float32_model(tmp_path):
+    model = hn.Sequential(Linear(3, 2, rng=0, dtype=np.float32))
+    path = tmp_path / "big.npz"
+    write_npz(path, {"0.weight": np.full((2, 3), 1e300), "0.bias": np.zeros(2)})   # float64: fine there
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=r"'0.weight' holds 1e\+300, beyond the range of the model's float32"):
+        hn.load(model, path)
+    assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("key, bad", [("0.weight", np.nan), ("1.running_mean", np.inf)])
+def test_save_refuses_a_state_load_would_refuse_and_writes_nothing(tmp_path, key, bad):
+    # A NaN parameter used to save fine and then never load back.
+    path = tmp_path / "model.npz"
+    hn.save(make_model(0), path)
+    old_bytes = path.read_bytes()
+    model = make_model(1)
+    owner, _, name = key.partition(".")
+    value = getattr(model[int(owner)], name)
+    (value.data if isinstance(value, hn.Parameter) else value).flat[0] = bad
+    with pytest.raises(ValueError, match=f"save: the model's state is refused, since load could never read it back: "
+                                         f".*'{key}' holds NaN or inf"):
+        hn.save(model, path)
+    assert path.read_bytes() == old_bytes and os.listdir(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_load_refuses_a_fifo_at_once_instead_of_waiting_for_a_writer(tmp_path):
+    import signal
+
+    fifo = tmp_path / "ckpt.npz"
+    os.mkfifo(fifo)
+
+    def blocked(signum, frame):
+        raise TimeoutError("load blocked on the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ValueError, match="is a FIFO; a checkpoint is a regular file written by save"):
+            hn.load(make_model(0), fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_load_refuses_a_directory(tmp_path):
+    model = make_model(0)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="is a directory"):
+        hn.load(model, tmp_path)
+    assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("where", [".", ""])
+def test_save_to_a_directory_asks_for_a_file_name(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is a directory; give the checkpoint a file name, e.g. 'model.npz'"):
+        hn.save(make_model(0), where)
+    assert os.listdir(tmp_path) == []

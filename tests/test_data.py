@@ -93,10 +93,25 @@ def test_linear_regression_test_rows_share_the_training_covariance():
     (lambda: data.linear_regression(20, 30), "n_features"),
     (lambda: data.linear_regression(n_features=0), "n_features"),
     (lambda: data.linear_regression(n_features=1, condition_number=10.0), "n_features=1"),
+    (lambda: data.moons(3), "n_samples=3 is too few .* use n_samples ≥ 5"),
+    (lambda: data.blobs(10, centers=20), "centers=20 must be at most n_samples=10"),
+    (lambda: data.blobs(30, centers=10), "n_samples=30 is too few .* use n_samples ≥ 37"),
+    (lambda: data.circles(factor="0.5"), "factor"),
+    (lambda: data.linear_regression(seed=-1), r"seed must be an integer in \[0, 2\*\*32\)"),
+    (lambda: data.digits(seed=2**40), "seed"),
 ])
 def test_bad_argument_raises_value_error_naming_it(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_standardise_checks_the_width_instead_of_broadcasting():
+    ds = data.iris(seed=0)
+    X_raw = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_allclose(ds.standardise(X_raw), (X_raw - ds.mean) / ds.scale)
+    for bad in (np.zeros((3, 1)), np.zeros((3, 2)), np.zeros(4)):     # (N, 1) used to broadcast to (N, 4)
+        with pytest.raises(ValueError, match=r"X_raw must have shape \(N, 4\), one column per feature of 'iris'"):
+            ds.standardise(bad)
 
 
 def test_importing_handnet_imports_neither_sklearn_nor_torch():

@@ -253,6 +253,49 @@ def test_non_finite_loss_or_gradient_is_reported_with_its_epoch_and_step(loss, w
     assert not np.array_equal(before["0.weight"], model.state_dict()["0.weight"])  # it did train until then
 
 
+# ---- everything is checked before the first step -------------------------------------------
+def _probability_targets(n: int, bad_row: int) -> np.ndarray:
+    T = np.full((n, 2), 0.5)
+    T[bad_row] = [0.5, 0.4]
+    return T
+
+
+@pytest.mark.parametrize("loss, out, y, y_val, message", [
+    (SoftmaxCrossEntropy(), 2, np.r_[np.zeros(29, int), 2], None, r"fit: y does not suit .* got 2 at row 29"),
+    (SoftmaxCrossEntropy(), 2, np.zeros(30, int), np.r_[0, 1, 0, 1, 7], r"fit: validation y .* got 7 at row 4"),
+    (SoftmaxCrossEntropy(), 2, _probability_targets(30, 12), None, "row 12 sums to 0.9"),
+    (losses.BCEWithLogitsLoss(), 1, np.r_[np.zeros(17), 1.5, np.ones(12)][:, None], None, "got 1.5 at row 17"),
+    (losses.MSELoss(), 1, np.zeros(30), None, r"target must have the shape of pred \(30, 1\), got \(30,\)"),
+    (losses.MSELoss(), 1, np.zeros((30, 1)), np.zeros(5), r"validation y .* shape of pred \(5, 1\)"),
+])
+def test_a_bad_target_anywhere_stops_fit_before_the_first_step_naming_its_row(loss, out, y, y_val, message):
+    # With the bad row in the last batch, or in the validation set, the old loop trained on every
+    # batch before it (moving the weights and BatchNorm's statistics) and returned no History.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    recorder = Recorder()
+    model = hn.Sequential(recorder, Linear(3, 4, rng=rng), BatchNorm1d(4), ReLU(), Linear(4, out, rng=rng))
+    before = model.state_dict()
+    validation = None if y_val is None else (rng.standard_normal((len(y_val), 3)), y_val)
+    with pytest.raises(ValueError, match=message):
+        hn.fit(model, loss, SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=10, rng=0,
+               validation=validation, progress=False)
+    assert recorder.modes == []                     # the model never ran: its output shape came from a copy
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[key], value, err_msg=key)
+    assert model[2].x_hat is None and model.training
+
+
+def test_a_model_that_cannot_take_x_is_refused_before_any_batchnorm_statistic_moves():
+    model = hn.Sequential(Linear(3, 4, rng=0), BatchNorm1d(4), Linear(5, 2, rng=1))   # 4 outputs into 5 inputs
+    with pytest.raises(ValueError, match=r"fit: the model cannot run on a row of X: Sequential\[2\]"):
+        _fit(model=model, optimizer=SGD(model.parameters(), lr=0.1))
+    assert int(model[1].num_batches_tracked) == 0
+    model = mlp([3, 2])
+    with pytest.raises(ValueError, match="fit: the model cannot run on a row of validation X"):
+        _fit(model=model, optimizer=SGD(model.parameters(), lr=0.1), validation=(np.zeros((4, 2)), np.zeros(4, int)))
+
+
 # ---- progress bar ----------------------------------------------------------------------------
 def test_progress_bar_shows_epochs_loss_and_accuracy_and_progress_false_is_silent(capsys):
     ds = data.iris(seed=0)

@@ -242,7 +242,57 @@ def test_a_starting_point_of_the_wrong_shape_is_refused_naming_w(minimiser):
         minimiser(ridge_problem(), np.zeros(5))
 
 
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+def test_a_plain_function_instead_of_an_objective_is_refused_saying_what_to_do(minimiser):
+    with pytest.raises(TypeError, match="objective must be a handnet.losses.Objective .* got function; .* subclass"):
+        minimiser(lambda w: w @ w, np.ones(2))
+
+
 def test_gd_with_the_default_step_refuses_an_objective_with_no_curvature():
     objective = Ridge(np.zeros((5, 2)), np.ones(5), lam=0.0)   # L = 0: 1/L is no step
     with pytest.raises(ValueError, match="lr"):
         gradient_descent(objective, np.zeros(2))
+
+
+# ---- overflow is never convergence --------------------------------------------------------
+def small_least_squares(scale: float = 1.0) -> LeastSquares:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    return LeastSquares(X * scale, X @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.standard_normal(20))
+
+
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+@pytest.mark.parametrize("w0, match", [(np.full(3, 1e300), r"not finite at w0 \(f\(w0\) = inf"),
+                                       (np.array([0.0, np.nan, 0.0]), "w must be finite")])
+def test_a_start_where_the_objective_overflows_is_refused_not_called_a_minimum(minimiser, w0, match):
+    # newton used to return w0 "within rounding error of the minimum, ‖∇f‖ = inf", with no warning.
+    kwargs = dict(lr=0.1) if minimiser is gradient_descent else {}
+    with pytest.raises(ValueError, match=match):
+        minimiser(small_least_squares(), w0, **kwargs)
+
+
+def test_newton_on_data_whose_hessian_overflows_warns_and_does_not_converge():
+    objective = small_least_squares(1e200)                    # XᵀX/n ≈ 1e400: inf
+    with pytest.warns(ConvergenceWarning, match="the Hessian is not finite"):
+        result = newton(objective, np.zeros(3))
+    assert not result.converged and result.n_iter == 0 and "not a minimum" in result.message
+    np.testing.assert_array_equal(result.x, np.zeros(3))
+    assert np.isfinite(result.history["grad_norm"][0])       # ‖∇f‖ ≈ 3e200, no longer inf
+
+
+def test_gd_with_a_step_that_overflows_warns_with_its_own_message_and_no_numpy_warning():
+    with pytest.warns(ConvergenceWarning, match=r"the value at the next iterate \(step lr = 1.000e\+300\) is not"):
+        result = gradient_descent(small_least_squares(), np.zeros(3), lr=1e300)
+    assert not result.converged and result.n_iter == 0       # (a numpy RuntimeWarning would fail this test)
+
+
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+def test_a_huge_penalty_gives_a_tiny_minimiser_without_numpy_overflow_warnings(minimiser):
+    # ∇f(1) = λ·1 + … ≈ 1e300 per entry: ‖∇f‖ squared its entries and overflowed, though nothing else did.
+    X, y = logistic_data(200, 3)
+    objective = Logistic(X, y, lam=1e300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = minimiser(objective, np.ones(3))
+    assert result.converged and result.history["grad_norm"][0] == pytest.approx(np.sqrt(3) * 1e300, rel=1e-3)
+    np.testing.assert_allclose(result.x, X.T @ (y - 0.5) / (len(y) * 1e300), rtol=1e-6)   # w* ≈ Xᵀ(y − ½)/(nλ)

@@ -172,3 +172,27 @@ def test_named_modules_walks_depth_first_with_prefixes_that_name_parameters():
     model = hn.Sequential(Linear(2, 2), inner)
     assert [prefix for prefix, _ in model.named_modules()] == ["", "0.", "1.", "1.0.", "1.1."]
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.0.weight", "1.0.bias"]
+
+
+def test_linear_keeps_its_own_copy_of_the_input_so_a_reused_batch_buffer_does_not_change_dw():
+    rng = np.random.default_rng(0)
+    layer, buffer = Linear(3, 2, rng=rng), rng.standard_normal((4, 3))
+    dout = rng.standard_normal((4, 2))
+    expected = dout.T @ buffer
+    layer(buffer)
+    buffer[:] = rng.standard_normal((4, 3))      # the caller refills its batch array before backward
+    layer.backward(dout)
+    np.testing.assert_array_equal(layer.weight.grad, expected)
+
+
+@pytest.mark.parametrize("data, match", [(None, "got None"), (np.array([1 + 2j]), "got dtype complex128"),
+                                         (["a", "b"], "got dtype <U1"), ([1.0, None], "got dtype object")])
+def test_a_parameter_of_anything_but_real_numbers_is_refused(data, match):
+    # None used to become NaN, and complex lost its imaginary part with only a ComplexWarning.
+    with pytest.raises(ValueError, match=f"Parameter: data must be an array of real numbers, {match}"):
+        hn.Parameter(data)
+
+
+def test_load_state_dict_of_something_not_a_dict_says_what_it_wants():
+    with pytest.raises(TypeError, match=r"state must be a dict of arrays keyed like state_dict\(\).*got NoneType"):
+        _model().load_state_dict(None)

@@ -260,3 +260,23 @@ def test_w_of_the_wrong_shape_or_not_finite_is_refused_naming_w(name, method, w)
     objective = BUILDERS[name](GOOD_X, GOOD_Y)
     with pytest.raises(ValueError, match=rf"{name}: w must (have shape \(2,\)|be finite)"):
         getattr(objective, method)(w)
+
+
+
+# ---- data too large for XᵀX ----------------------------------------------------------------
+@pytest.mark.parametrize("lam, fit_intercept", [(0.0, False), (0.1, False), (0.1, True)])
+def test_solve_on_x_scaled_by_1e160_is_the_solution_scaled_back_and_curvature_is_refused_clearly(lam, fit_intercept):
+    # XᵀX ≈ 1e320 overflows (numpy said "Eigenvalues did not converge"), yet w* ≈ 1e-160 fits. Against
+    # that curvature λ = 0.1 is negligible, so w*·scale is least squares' answer on the unscaled X.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 4)), rng.standard_normal(30)
+    scale = 2.0 ** 531                                        # ≈ 1.1e160
+    big = Ridge(X * scale, y, lam, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(big.solve() * scale, Ridge(X, y, 0.0, fit_intercept=fit_intercept).solve(), rtol=1e-9)
+    for name in ("lipschitz", "strong_convexity"):
+        with pytest.raises(ValueError, match=f"Ridge: {name} exceeds the largest float64: X has entries up to "
+                                             f".*rescale X"):
+            getattr(big, name)
+    with pytest.raises(ValueError, match="Logistic: lipschitz exceeds the largest float64"):
+        Logistic(X * scale, (y > 0).astype(float)).lipschitz
+

@@ -142,6 +142,7 @@ BAD_ARGUMENTS = [
     (lambda p: Adam(p, betas=(0.9, -0.1)), "betas[1]"),
     (lambda p: Adam(p, betas=0.9), "betas"),
     (lambda p: Adam(p, eps=-1e-8), "eps"),
+    (lambda p: Adam(p, eps=0.0), "eps"),    # 0/0 at a coordinate whose gradient has always been 0
     (lambda p: Adam(p, weight_decay=-0.1), "weight_decay"),
 ]
 
@@ -163,6 +164,14 @@ def test_bad_params_raise_value_error(opt, params, message):
         opt(params, lr=0.1)
 
 
+@pytest.mark.parametrize("opt", [SGD, Adam])
+def test_a_module_instead_of_its_parameters_is_refused_saying_what_to_pass(opt):
+    with pytest.raises(ValueError, match=r"pass model\.parameters\(\)"):
+        opt(Linear(2, 2), lr=0.1)
+    with pytest.raises(ValueError, match=r"pass model\.parameters\(\)"):
+        opt(3, lr=0.1)
+
+
 def test_a_parameter_listed_twice_is_refused():
     p = hn.Parameter(np.zeros(2))
     with pytest.raises(ValueError, match="more than once"):
@@ -178,3 +187,34 @@ def test_a_gradient_of_the_wrong_shape_stops_the_step_before_any_parameter_moves
         opt.step()
     np.testing.assert_array_equal(a.data, np.ones(2))
     assert opt.state == {}
+
+
+def optimizer_state(opt) -> list:
+    """Every number an optimizer holds, copied: its parameters and each one's state."""
+    return [(p.data.copy(), {k: np.array(v, copy=True) for k, v in opt.state.get(p, {}).items()}) for p in opt.params]
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)],
+                         ids=["sgd_momentum", "adam"])
+@pytest.mark.parametrize("bad", [
+    np.array([1.0, np.nan, 0.0]), np.array([np.inf, 0.0, 0.0]), np.array([0.0, -np.inf, 0.0]),
+    np.array([1 + 2j, 0, 0]), np.array(["a", "b", "c"]), [1.0, 2.0, 3.0], np.ones(4),
+], ids=["nan", "inf", "-inf", "complex", "str", "list", "wrong_shape"])
+def test_a_bad_gradient_on_a_later_parameter_leaves_every_parameter_and_all_state_as_it_was(make, bad):
+    a, b = hn.Parameter(np.ones(2)), hn.Parameter(np.ones(3))
+    opt = make([a, b])
+    a.grad, b.grad = np.full(2, 0.5), np.full(3, -0.5)
+    opt.step()                                        # one good step, so that there is state to keep
+    before = optimizer_state(opt)
+    a.grad, b.grad = np.full(2, 0.25), bad
+    with pytest.raises(ValueError, match=r"params\[1\] \(shape \(3,\)\).*nothing was updated"):
+        opt.step()
+    after = optimizer_state(opt)
+    for (data0, state0), (data1, state1) in zip(before, after):
+        np.testing.assert_array_equal(data1, data0)
+        assert state1.keys() == state0.keys()
+        for key in state0:
+            np.testing.assert_array_equal(state1[key], state0[key], err_msg=key)
+    a.grad, b.grad = np.full(2, 0.25), np.full(3, 0.25)
+    opt.step()                                        # and the optimizer goes on as if nothing happened
+    assert all(np.all(np.isfinite(p.data)) for p in (a, b))

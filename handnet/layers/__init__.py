@@ -5,7 +5,8 @@ The contract every class here follows (see ``handnet.module``): ``forward`` cach
 ∂L/∂x, and writes each parameter's ``.grad``; nothing here changes a parameter's value.
 Each docstring gives the forward formula, the backward formula, the shapes and the cache.
 Shapes use one set of letters: N batch, D input features, M output features, C classes.
-Every layer keeps the floating dtype of its input (float32 in, float32 out).
+Every layer keeps the floating dtype of its input (float32 in, float32 out); float32 and
+float64 are the dtypes handnet computes in, and float16 is refused (its sums and squares overflow).
 
 ``SoftmaxCrossEntropy`` is a loss (``ce(logits, target) -> float``, ``ce.backward() -> dlogits``)
 and lives in ``handnet.losses``; it is re-exported here because it is the fused softmax layer

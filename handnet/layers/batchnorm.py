@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, check_int, check_real, check_tangent, require_cache
+from handnet._checks import (as_float_array, check_finite, check_grad_shape, check_int, check_real, check_tangent,
+                             require_cache)
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -86,8 +87,8 @@ class BatchNorm1d(Module):
         self.weight = Parameter(np.ones(num_features))
         self.bias = Parameter(np.zeros(num_features))
         self.register_buffer("running_mean", np.zeros(num_features))
-        self.register_buffer("running_var", np.ones(num_features))
-        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.register_buffer("running_var", np.ones(num_features), minimum=0)           # a variance
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64), minimum=0)  # a count
         self.x_hat = None
         self.inv_std = None
         self.used_batch_stats = None
@@ -98,30 +99,33 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, {self.num_features}), "
                              f"got {x.shape}")
         gamma, beta = self._affine_as(x.dtype)
-        eps = np.asarray(self.eps, dtype=x.dtype)
         n = x.shape[0]
         if self.training:
             if n < 2:
                 raise ValueError(f"BatchNorm1d({self.num_features}): train mode needs more than one sample per "
                                  f"batch to estimate a variance, got input of shape {x.shape}; use eval() to "
                                  f"run on single samples")
-            mean = x.mean(axis=0)                    # (D,)
-            var = ((x - mean) ** 2).mean(axis=0)     # (D,) biased: this is what normalises
+            # Refused before the running statistics move: one NaN batch would make them NaN for good.
+            check_finite(x, f"BatchNorm1d({self.num_features})", "input in train mode")
+            mean, var = batch_mean_and_variance(x, f"BatchNorm1d({self.num_features})")   # (D,) each, float64
             self._update_running_stats(mean, var, n)
         else:
-            mean = self.running_mean.astype(x.dtype, copy=False)
-            var = self.running_var.astype(x.dtype, copy=False)
+            mean, var = self.running_mean, self.running_var
         self.used_batch_stats = self.training
-        self.inv_std = 1.0 / np.sqrt(var + eps)      # s: (D,)
-        self.x_hat = (x - mean) * self.inv_std       # (N, D) − (D,), times (D,)
+        # Normalised in float64 (the statistics' dtype) and only then cast: a float32 feature with a
+        # spread beyond 1.8e19 has a variance float32 cannot hold, but x̂ and s fit it.
+        inv_std = 1.0 / np.sqrt(var + self.eps)                        # s: (D,)
+        self.inv_std = inv_std.astype(x.dtype, copy=False)
+        self.x_hat = ((x - mean) * inv_std).astype(x.dtype, copy=False)  # (N, D) − (D,), times (D,)
         return gamma * self.x_hat + beta
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         self.num_batches_tracked = self.num_batches_tracked + 1
         m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         unbiased_var = var * (n / (n - 1))
-        self.running_mean = (1 - m) * self.running_mean + m * mean
-        self.running_var = (1 - m) * self.running_var + m * unbiased_var
+        # The buffers keep their own dtype (the batch moments are computed in float64).
+        self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(self.running_mean.dtype, copy=False)
+        self.running_var = ((1 - m) * self.running_var + m * unbiased_var).astype(self.running_var.dtype, copy=False)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.x_hat, "BatchNorm1d")
@@ -184,3 +188,32 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+def batch_mean_and_variance(x: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """μ = (1/N) Σₙ xₙ and the biased σ² = (1/N) Σₙ (xₙ − μ)² of each feature of finite x (N, D), in float64.
+
+    The textbook formula squares x − μ, which overflows once |x − μ| > 1.3e154 even where σ² itself
+    fits a float64, and then normalises the feature to 0. So each feature is first divided by a
+    power of two c with c ≤ max |x| < 2c; that is exact (it only shifts exponents) and makes every
+    square at most 16. The moments of x/c are scaled back: μ = c·μ(x/c), σ² = c²·σ²(x/c), bit for
+    bit the textbook numbers wherever those do not overflow. float32 input is moved to float64
+    first, where its squares cannot overflow.
+
+    Raises ValueError when the running variance σ²·N/(N − 1) itself exceeds the largest float64:
+    running_var could not hold it.
+    """
+    x = x.astype(np.float64, copy=False)
+    c = np.ldexp(1.0, np.frexp(np.abs(x).max(axis=0))[1] - 1)   # (D,) powers of two (½ for a zero feature)
+    u = x / c                                                   # (N, D), every |u| < 2
+    mean_u = u.mean(axis=0)
+    var_u = ((u - mean_u) ** 2).mean(axis=0)
+    n = x.shape[0]
+    with np.errstate(over="ignore"):                            # an overflow becomes inf, refused just below
+        var = var_u * c * c
+        unbiased = var * (n / (n - 1))
+    if not np.all(np.isfinite(unbiased)):
+        d = int(np.flatnonzero(~np.isfinite(unbiased))[0])
+        raise ValueError(f"{who}: feature {d} of the batch has a variance beyond the largest float64 (its values "
+                         f"reach {np.abs(x[:, d]).max():.3g}), so running_var cannot hold it; rescale the input")
+    return mean_u * c, var

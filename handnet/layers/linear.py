@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, check_int, check_tangent, require_cache
+from handnet._checks import (as_float_array, check_float_dtype, check_grad_shape, check_int, check_tangent,
+                             require_cache)
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -36,7 +37,8 @@ class Linear(Module):
         Both start uniform in (-1/√D, 1/√D), PyTorch's default, drawn from ``rng`` (a Generator,
         an int seed, or None for fresh randomness).
 
-    Cached by forward: ``x`` (the input, needed for dW and by both tangent rules).
+    Cached by forward: ``x``, a copy of the input (needed for dW and by both tangent rules; a copy, so
+    that a caller who refills its batch array between forward and backward does not change dW).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -46,6 +48,7 @@ class Linear(Module):
         out_features = check_int(out_features, "Linear", "out_features")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"Linear: dtype must be a floating type, got {dtype!r}")
+        check_float_dtype(dtype, "Linear", "dtype")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds a new one
@@ -60,7 +63,7 @@ class Linear(Module):
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                              f"expected input of shape (*, {self.in_features}), got {x.shape}")
         W, b = self._weights_as(x.dtype)   # compute in the input's dtype
-        self.x = x
+        self.x = x.copy()                  # backward's own copy: the caller may overwrite its batch buffer
         y = x @ W.T                        # (*, D) @ (D, M) -> (*, M)
         return y + b if b is not None else y
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from handnet._checks import check_tangent, require_cache
 from handnet.functional import bce_with_logits, sigmoid
-from handnet.losses._check_pair import check_pair
+from handnet.losses._check_pair import check_pred, check_target
 from handnet.losses.loss import Loss
 
 
@@ -23,7 +23,8 @@ class BCEWithLogitsLoss(Loss):
     Forward mode: L̇ = ⟨∂L/∂pred, ṗred⟩, the gradient above against the tangent (``jvp``).
     Hessian:   d²L/dz² = diag(σ(z) (1 − σ(z))) / N;  ``hvp(v)`` = σ(z)(1 − σ(z)) ⊙ v / N
     Reduction: mean over all elements, as ``torch.nn.BCEWithLogitsLoss()`` (no ``weight`` or
-               ``pos_weight``). Soft targets (any y in [0, 1]) are allowed, as in torch.
+               ``pos_weight``). Soft targets (any y in [0, 1]) are allowed, as in torch. Each term
+               is at most |zᵢ| + log 2, so it fits the logits' dtype; the mean is accumulated in float64.
 
     Shapes:
         logits z, target y: any shape, the same (no broadcasting).
@@ -37,12 +38,25 @@ class BCEWithLogitsLoss(Loss):
         self.target = None
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        z, y = check_pair(logits, target, "BCEWithLogitsLoss", "logits")
-        if y.min() < 0 or y.max() > 1:
-            raise ValueError(f"BCEWithLogitsLoss: target must lie in [0, 1], got values from "
-                             f"{y.min()} to {y.max()}")
+        z = check_pred(logits, "BCEWithLogitsLoss", "logits")
+        y = self._checked_target(z.shape, target).astype(z.dtype, copy=False)
         self.logits, self.target = z, y
-        return float(np.mean(bce_with_logits(z, y)))
+        return float(np.mean(bce_with_logits(z, y), dtype=np.float64))   # each term ≤ |z|; their sum may not be
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Valid targets have the logits' shape and lie in [0, 1]; the first bad entry is named with its row."""
+        self._checked_target(pred_shape, target)
+
+    @staticmethod
+    def _checked_target(shape: tuple[int, ...], target) -> np.ndarray:
+        """The one check of a target, run by forward and check_target alike."""
+        y = check_target(target, shape, "BCEWithLogitsLoss", "logits")
+        outside = (y < 0) | (y > 1)
+        if outside.any():
+            bad = tuple(int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(f"BCEWithLogitsLoss: target must lie in [0, 1], got {y[bad]} at row {bad[0]} "
+                             f"(index {bad}; {int(outside.sum())} entries lie outside)")
+        return y
 
     def backward(self) -> np.ndarray:
         require_cache(self.logits, "BCEWithLogitsLoss")

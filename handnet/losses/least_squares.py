@@ -7,7 +7,7 @@ from functools import cached_property
 import numpy as np
 
 from handnet.linalg import gram_eigenvalue_range, solve_normal_equations
-from handnet.losses.objective import Objective, check_data
+from handnet.losses.objective import Objective, check_data, finite_curvature
 
 
 class LeastSquares(Objective):
@@ -54,11 +54,11 @@ class LeastSquares(Objective):
 
     @property
     def lipschitz(self) -> float:
-        return self._curvature_range[1]
+        return finite_curvature(self._curvature_range[1], self.X, type(self).__name__, "lipschitz")
 
     @property
     def strong_convexity(self) -> float:
-        return self._curvature_range[0]
+        return finite_curvature(self._curvature_range[0], self.X, type(self).__name__, "strong_convexity")
 
     def solve(self) -> np.ndarray:
         """The minimiser w* of f, shape (d,); the minimum-norm one when X has rank < d.

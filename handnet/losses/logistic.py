@@ -8,7 +8,7 @@ import numpy as np
 
 from handnet.functional import bce_with_logits, sigmoid
 from handnet.linalg import gram_eigenvalue_range
-from handnet.losses.objective import Objective, check_data, check_lam
+from handnet.losses.objective import Objective, check_data, check_lam, finite_curvature
 
 
 class Logistic(Objective):
@@ -68,7 +68,7 @@ class Logistic(Objective):
 
     @cached_property
     def lipschitz(self) -> float:
-        return gram_eigenvalue_range(self.X)[1] / 4 + self.lam
+        return finite_curvature(gram_eigenvalue_range(self.X)[1] / 4 + self.lam, self.X, "Logistic", "lipschitz")
 
     @property
     def strong_convexity(self) -> float:

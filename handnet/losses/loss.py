@@ -10,6 +10,11 @@
   pass (``handnet.curvature``), as ``backward`` starts the first;
 * ``loss.accuracy(pred, target)`` is the fraction predicted right when (loss, target) make a
   classification task, else None (the default), so ``fit`` and ``evaluate`` can report it.
+* ``loss.check_target(pred_shape, target)`` raises ValueError, naming the first bad row, unless
+  ``target`` is a valid target for a prediction of shape ``pred_shape``: the same check as
+  ``forward`` makes, without a prediction. ``fit`` calls it on the whole training and validation
+  sets before the first step, so a bad label in the last batch stops training before it starts.
+  The default accepts every target.
 
 A loss has no parameters; the gradient it returns is the ``dout`` that starts the network's
 backward pass: ``model.backward(loss.backward())``. Each loss's docstring states its reduction
@@ -39,6 +44,9 @@ class Loss:
 
     def hvp(self, dpred: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define hvp (its Hessian with respect to pred)")
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Raise ValueError (naming the first bad row) unless ``target`` fits a prediction of ``pred_shape``."""
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
         """The fraction of samples predicted right, or None when the task is not classification."""

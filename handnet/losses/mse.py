@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import check_tangent, require_cache
-from handnet.losses._check_pair import check_pair
+from handnet.losses._check_pair import check_pair, check_target
 from handnet.losses.loss import Loss
 
 
@@ -19,6 +19,8 @@ class MSELoss(Loss):
                ``hvp(v)`` = (2/N) v
     Reduction: mean over all elements, as ``torch.nn.MSELoss()`` — note there is no 1/2, so the
                gradient carries a 2 (scikit-learn's MLP uses ``.mean() / 2`` and has none).
+               The squares and their mean are computed in float64 whatever pred's dtype, so the
+               value is right wherever it fits a float64; the gradient keeps pred's dtype.
 
     Shapes:
         pred, target: any shape, the same (no broadcasting).
@@ -33,7 +35,11 @@ class MSELoss(Loss):
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         pred, target = check_pair(pred, target, "MSELoss")
         self.residual = pred - target
-        return float(np.mean(self.residual ** 2))
+        return float(np.mean(np.square(self.residual, dtype=np.float64)))   # float32 squares overflow at 1.8e19
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Any finite target of pred's shape is valid; the first non-finite entry is named with its row."""
+        check_target(target, pred_shape, "MSELoss")
 
     def backward(self) -> np.ndarray:
         require_cache(self.residual, "MSELoss")

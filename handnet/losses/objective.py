@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_finite, check_real
+from handnet._checks import as_float64, check_finite, check_real
 
 
 class Objective:
@@ -55,7 +55,7 @@ class Objective:
     def check_w(self, w) -> np.ndarray:
         """Return w as a float64 vector of shape (n_features,), or raise ValueError naming ``w``."""
         who = type(self).__name__
-        w = as_float_array(w, who, "w").astype(np.float64, copy=False)
+        w = as_float64(w, who, "w")
         if w.shape != (self.n_features,):
             raise ValueError(f"{who}: w must have shape ({self.n_features},), got {w.shape}")
         check_finite(w, who, "w")
@@ -67,8 +67,8 @@ class Objective:
 
 def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (X, y) as float64, X of shape (n, d) and y of shape (n,), n, d ≥ 1, all finite."""
-    X = as_float_array(X, who, "X").astype(np.float64, copy=False)
-    y = as_float_array(y, who, "y").astype(np.float64, copy=False)
+    X = as_float64(X, who, "X")
+    y = as_float64(y, who, "y")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{who}: X must have shape (n, d) with n, d ≥ 1, got {X.shape}")
     if y.shape != (X.shape[0],):
@@ -76,6 +76,15 @@ def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
     check_finite(X, who, "X")
     check_finite(y, who, "y")
     return X, y
+
+
+def finite_curvature(value: float, X: np.ndarray, who: str, name: str) -> float:
+    """Return a curvature constant, or raise ValueError naming X if it is beyond the largest float64."""
+    if not np.isfinite(value):
+        raise ValueError(f"{who}: {name} exceeds the largest float64: X has entries up to "
+                         f"{float(np.max(np.abs(X))):.3g}, and the curvature grows with their square; rescale X, "
+                         f"e.g. standardise its columns")
+    return value
 
 
 def check_lam(lam, who: str) -> float:

@@ -24,7 +24,9 @@ class SoftmaxCrossEntropy(Loss):
     Hessian:   for each row n, ∂²L/∂zₙ∂zₙᵀ = (diag(pₙ) − pₙpₙᵀ) / N (the softmax Jacobian, over N);
                rows do not interact. It is positive semi-definite, so L is convex in the logits.
                ``hvp(v)`` applies it row by row as pₙ ⊙ (vₙ − ⟨vₙ, pₙ⟩) / N, without forming it.
-    Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``).
+    Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``), accumulated in float64.
+               Classes with target 0 add exactly 0, so logits of any finite size give a finite loss
+               when the target class is not hopelessly improbable: [1e308, −1e308, 0] with label 0 gives 0.
 
     Shapes:
         logits z: (N, C).
@@ -41,39 +43,66 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         z = as_float_array(logits, "SoftmaxCrossEntropy", "logits")
-        if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
-            raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, C) with N, C ≥ 1, got {z.shape}")
+        self._check_logits_shape(z.shape)
         check_finite(z, "SoftmaxCrossEntropy", "logits")
-        T = self._target_probs(target, z.shape, z.dtype)
+        T = self._target_probs(target, z.shape).astype(z.dtype, copy=False)
         log_p = log_softmax(z)                               # (N, C)
         self.probs = np.exp(log_p)
         self.target_probs = T
-        return float(-(T * log_p).sum() / z.shape[0])
+        # A class with target 0 adds exactly 0, even where log p = −inf (a logit more than the largest
+        # float below the row's maximum, see log_softmax): we never form 0·(−inf) = NaN.
+        terms = T * np.where(T > 0, log_p, 0)                # (N, C)
+        return float(-terms.sum(dtype=np.float64) / z.shape[0])
+
+    def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
+        """Labels (N,) in [0, C) or probability rows (N, C); the first bad row is named."""
+        self._check_logits_shape(pred_shape)
+        self._target_probs(target, pred_shape)
 
     @staticmethod
-    def _target_probs(target, shape: tuple[int, int], dtype) -> np.ndarray:
-        """Turn labels (N,) or probabilities (N, C) into a checked (N, C) probability array."""
+    def _check_logits_shape(shape: tuple[int, ...]) -> None:
+        if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
+            raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, C) with N, C ≥ 1, got {tuple(shape)}")
+
+    @staticmethod
+    def _target_probs(target, shape: tuple[int, int]) -> np.ndarray:
+        """Turn labels (N,) or probabilities (N, C) into a checked (N, C) probability array.
+
+        The one check of a target, run by forward and check_target alike. Probabilities are checked
+        in their own dtype (float64 for labels), so the answer does not depend on the logits'.
+        """
         n, c = shape
         target = np.asarray(target)
+        who = "SoftmaxCrossEntropy"
         if target.shape == (n,):
             if not np.issubdtype(target.dtype, np.integer):
-                raise ValueError(f"SoftmaxCrossEntropy: class labels must be integers, got dtype {target.dtype} "
+                raise ValueError(f"{who}: class labels must be integers, got dtype {target.dtype} "
                                  f"(pass probabilities as an (N, C) array)")
-            if target.min() < 0 or target.max() >= c:
-                raise ValueError(f"SoftmaxCrossEntropy: class labels must lie in [0, {c}), "
-                                 f"got values from {target.min()} to {target.max()}")
-            T = np.zeros(shape, dtype=dtype)
+            outside = (target < 0) | (target >= c)
+            if outside.any():
+                row = int(np.flatnonzero(outside)[0])
+                raise ValueError(f"{who}: class labels must lie in [0, {c}), got {target[row]} at row {row} "
+                                 f"({int(outside.sum())} labels lie outside)")
+            T = np.zeros(shape)
             T[np.arange(n), target] = 1
             return T
         if target.shape == (n, c):
-            T = as_float_array(target, "SoftmaxCrossEntropy", "target").astype(dtype, copy=False)
-            check_finite(T, "SoftmaxCrossEntropy", "target")
-            tol = max(1e-6, float(np.sqrt(np.finfo(dtype).eps)))
-            if T.min() < 0 or not np.allclose(T.sum(axis=1), 1.0, rtol=0, atol=tol):
-                raise ValueError("SoftmaxCrossEntropy: target probabilities must be non-negative and each row "
-                                 "must sum to 1")
+            T = as_float_array(target, who, "target")
+            check_finite(T, who, "target", by_row=True)
+            negative = (T < 0).any(axis=1)
+            if negative.any():
+                row = int(np.flatnonzero(negative)[0])
+                raise ValueError(f"{who}: target probabilities must be non-negative, row {row} holds "
+                                 f"{T[row].min()}")
+            tol = max(1e-6, float(np.sqrt(np.finfo(T.dtype).eps)))
+            sums = T.sum(axis=1, dtype=np.float64)
+            off = np.abs(sums - 1.0) > tol
+            if off.any():
+                row = int(np.flatnonzero(off)[0])
+                raise ValueError(f"{who}: each row of target probabilities must sum to 1, row {row} sums to "
+                                 f"{float(sums[row]):.10g} ({int(off.sum())} rows do not)")
             return T
-        raise ValueError(f"SoftmaxCrossEntropy: target must be labels of shape ({n},) or probabilities of "
+        raise ValueError(f"{who}: target must be labels of shape ({n},) or probabilities of "
                          f"shape ({n}, {c}), got {target.shape}")
 
     def backward(self) -> np.ndarray:

@@ -39,7 +39,7 @@ class Adam(Optimizer):
         params: the Parameters to train: a list, or ``model.parameters()``.
         lr: η ≥ 0.
         betas: (β₁, β₂), each in [0, 1).
-        eps: ε ≥ 0.
+        eps: ε > 0. (With ε = 0 a coordinate whose gradients have all been 0, a dead unit, gets 0/0.)
         weight_decay: λ ≥ 0.
 
     State per parameter: ``step`` (t, an int), ``exp_avg`` (m) and ``exp_avg_sq`` (v), the shape of θ.
@@ -53,7 +53,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_real(betas[0], "Adam", "betas[0]", high=1.0),
                       check_real(betas[1], "Adam", "betas[1]", high=1.0))
-        self.eps = check_real(eps, "Adam", "eps")
+        self.eps = check_real(eps, "Adam", "eps", low_open=True)
         self.weight_decay = check_real(weight_decay, "Adam", "weight_decay")
 
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 
 from handnet._checks import check_real
 from handnet.losses.objective import Objective
-from handnet.optim.result import ConvergenceWarning, OptimizeResult, Trace, check_stopping
+from handnet.optim.result import (ConvergenceWarning, OptimizeResult, Trace, check_objective, check_stopping,
+                                  is_finite, quiet, start)
 
 
 def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
@@ -25,8 +26,9 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
            L/μ is the condition number; Newton's method does not depend on it.
     Stops: when ‖∇f(w_k)‖ ≤ tol (``converged``); after ``max_iter`` updates; when f rises, which
            for a convex f means η ≥ 2/L — it warns (``ConvergenceWarning``) and returns the last
-           w before the rise; or when ``objective.no_minimiser(w_k)`` reports that no minimiser
-           exists — it warns and returns w_k.
+           w before the rise; when the value or gradient at the next iterate overflows — it warns
+           and returns w_k; or when ``objective.no_minimiser(w_k)`` reports that no minimiser
+           exists — it warns and returns w_k. A non-finite f or ∇f at w0 is refused (ValueError).
 
     Args:
         objective: an ``handnet.losses.Objective``.
@@ -39,6 +41,7 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     Returns:
         an ``OptimizeResult``; ``history["step_size"]`` holds η at every update.
     """
+    check_objective(objective, "gradient_descent")
     tol, max_iter = check_stopping(tol, max_iter, "gradient_descent")
     if lr is None:
         L = objective.lipschitz
@@ -49,18 +52,26 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     else:
         lr = check_real(lr, "gradient_descent", "lr", low_open=True)  # or None, for 1/L
 
-    w = objective.check_w(w0).copy()
-    f, g = objective.value(w), objective.grad(w)
+    w, f, g = start(objective, w0, "gradient_descent")
     trace = Trace(w, f, g, callback)
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
-        w_new = w - lr * g
-        f_new = objective.value(w_new)
+        with quiet():
+            w_new = w - lr * g
+            f_new = objective.value(w_new) if is_finite(w_new) else np.inf
+        if not np.isfinite(f_new):
+            message = trace.not_finite("gradient_descent", f"the value at the next iterate (step lr = {lr:.3e})")
+            break
         # Allow a rise within the rounding error of f: near the minimiser f stops changing.
         if not f_new <= f + 64 * np.finfo(np.float64).eps * max(1.0, abs(f)):
             message = (f"the value rose from {f!r} to {f_new!r}: the step lr = {lr:.3e} is too large "
                        f"(for a convex f, every step below 2/L decreases f)")
             warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
             break
-        w, f, g = w_new, f_new, objective.grad(w_new)
+        with quiet():
+            g_new = objective.grad(w_new)
+        if not is_finite(g_new):
+            message = trace.not_finite("gradient_descent", "the gradient at the next iterate")
+            break
+        w, f, g = w_new, f_new, g_new
         trace.record(w, f, g, lr)
     return trace.result(w, f, tol, message)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from handnet.linalg import cholesky_solve
+from handnet.linalg import cholesky_solve, norm
 from handnet.losses.objective import Objective
-from handnet.optim.result import OptimizeResult, Trace, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping, is_finite, quiet, start
 
 ARMIJO_C = 1e-4       # accept t when f(w + t·d) ≤ f(w) + ARMIJO_C · t · ∇f(w)ᵀd
 BACKTRACK = 0.5       # otherwise try t·BACKTRACK
@@ -50,11 +50,14 @@ def backtracking(objective: Objective, w: np.ndarray, f: float, d: np.ndarray,
     λ² = −∇fᵀd, so this is the Armijo condition f(w + t·d) ≤ f(w) + c·t·∇fᵀd: the step must
     achieve at least a fraction c of the decrease the slope at w promises. We give up (None)
     once the step t·d is too small to change w in floating point.
+    A trial point where f overflows (or that overflows itself) is too far: t is halved.
     """
-    t, d_norm, w_norm = 1.0, float(np.linalg.norm(d)), float(np.linalg.norm(w))
+    t, d_norm, w_norm = 1.0, norm(d), norm(w)
     while t * d_norm > np.finfo(np.float64).eps * max(1.0, w_norm):
-        f_new = objective.value(w + t * d)
-        if f_new <= f - ARMIJO_C * t * decrement_sq:
+        with quiet():
+            trial = w + t * d
+            f_new = objective.value(trial) if is_finite(trial) else np.inf
+        if f_new <= f - ARMIJO_C * t * decrement_sq:   # False for inf and NaN
             return t, f_new
         t *= BACKTRACK
     return None
@@ -81,6 +84,9 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
                ``objective.no_minimiser(w_k)`` reports that no minimiser exists — e.g. logistic
                regression with λ = 0 on separable classes, where the iterates would run off to
                infinity — in which case it warns (``ConvergenceWarning``) and returns the finite w_k.
+               A Hessian, direction, value or gradient that overflows is never convergence: it
+               warns and returns the last iterate where f and ∇f were finite (``converged`` False);
+               a non-finite f or ∇f at w0 is refused (ValueError).
 
     Args:
         objective: an ``handnet.losses.Objective``.
@@ -94,22 +100,36 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
         ``history["damping"]`` the τ added to the Hessian (0 where it was positive definite; > 0
         shows an indefinite Hessian, e.g. a network near a saddle).
     """
+    check_objective(objective, "newton")
     tol, max_iter = check_stopping(tol, max_iter, "newton")
-    w = objective.check_w(w0).copy()
-    f, g = objective.value(w), objective.grad(w)
+    w, f, g = start(objective, w0, "newton")
     trace = Trace(w, f, g, callback)
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         g_norm = trace.grad_norm
-        d, tau = newton_direction(objective.hessian(w), g)
-        decrement_sq = -float(g @ d)                     # λ² > 0: d is a descent direction
+        with quiet():
+            H = objective.hessian(w)
+        if not is_finite(H):
+            message = trace.not_finite("newton", "the Hessian")
+            break
+        d, tau = newton_direction(H, g)
+        with quiet():
+            decrement_sq = -float(g @ d)                 # λ² > 0: d is a descent direction
+        if not is_finite(d, decrement_sq):
+            message = trace.not_finite("newton", "the Newton direction")
+            break
         if decrement_sq <= ROUNDING * max(1.0, abs(f)):
             # The values cannot resolve the step: take it in full if it reduces the gradient.
-            t, w_new = 1.0, w + d
-            g_new = objective.grad(w_new)
-            if not np.linalg.norm(g_new) < g_norm:
+            t = 1.0
+            with quiet():
+                w_new = w + d
+                g_new = objective.grad(w_new) if is_finite(w_new) else np.full_like(g, np.inf)
+                f_new = objective.value(w_new) if is_finite(w_new) else np.inf
+            if not is_finite(f_new, g_new):
+                message = trace.not_finite("newton", "the value or gradient after a full step")
+                break
+            if not norm(g_new) < g_norm:
                 message = f"stopped: within rounding error of the minimum, ‖∇f‖ = {g_norm:.3e} cannot be reduced"
                 break
-            f_new = objective.value(w_new)
         else:
             step = backtracking(objective, w, f, d, decrement_sq)
             if step is None:
@@ -117,7 +137,11 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
                 break
             t, f_new = step
             w_new = w + t * d
-            g_new = objective.grad(w_new)
+            with quiet():
+                g_new = objective.grad(w_new)
+            if not is_finite(g_new):
+                message = trace.not_finite("newton", "the gradient at the next iterate")
+                break
 
         w, f, g = w_new, f_new, g_new
         trace.record(w, f, g, t, damping=tau)

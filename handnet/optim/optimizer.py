@@ -6,6 +6,9 @@ The protocol (SGD and Adam follow it, as ``torch.optim`` optimizers do):
   and checks every hyper-parameter up front.
 * ``opt.step()`` updates each parameter's ``.data`` in place from its ``.grad``. A parameter whose
   ``.grad`` is None has not been reached by any backward and is skipped, its state untouched.
+  A step is all or nothing: every gradient is checked first (an ndarray of finite real numbers
+  with the parameter's shape), and a bad one raises ValueError naming the parameter before any
+  parameter or any state has changed.
 * ``opt.state[p]`` is the dict of what the rule remembers about parameter ``p`` between steps
   (a momentum buffer, Adam's moments), created on p's first update.
 
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from handnet.module import Module
 from handnet.parameter import Parameter
 
 
@@ -36,7 +40,14 @@ class Optimizer:
         if isinstance(params, Parameter):
             raise ValueError(f"{who}: params must be a list of Parameters (e.g. model.parameters()), "
                              f"got a single Parameter; wrap it in a list")
-        params = list(params)
+        if isinstance(params, Module):
+            raise ValueError(f"{who}: params must be the Parameters to train, got the module {type(params).__name__} "
+                             f"itself; pass model.parameters()")
+        try:
+            params = list(params)
+        except TypeError:
+            raise ValueError(f"{who}: params must be an iterable of Parameters, got {type(params).__name__}; "
+                             f"pass model.parameters()") from None
         if not params:
             raise ValueError(f"{who}: params is empty: there is nothing to optimize")
         for i, p in enumerate(params):
@@ -50,15 +61,30 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient; skip those whose ``.grad`` is None.
 
-        Every gradient is checked before any parameter changes, so a bad one leaves all as they were.
+        All or nothing: every gradient is checked before any parameter or state changes, so a bad
+        one (not an ndarray of finite real numbers of the parameter's shape) raises ValueError
+        naming it and leaves all parameters and all optimizer state exactly as they were.
         """
-        for i, p in enumerate(self.params):
-            if p.grad is not None and p.grad.shape != p.data.shape:
-                raise ValueError(f"{type(self).__name__}.step: params[{i}] has shape {p.data.shape} but a gradient "
-                                 f"of shape {p.grad.shape}")
-        for p in self.params:
-            if p.grad is not None:
-                self.update(p, p.grad, self.state.setdefault(p, {}))
+        reached = [(i, p) for i, p in enumerate(self.params) if p.grad is not None]
+        for i, p in reached:
+            self._check_grad(i, p)
+        for _, p in reached:
+            self.update(p, p.grad, self.state.setdefault(p, {}))
+
+    def _check_grad(self, i: int, p: Parameter) -> None:
+        """Raise ValueError naming params[i] unless its .grad is an array of finite reals of its shape."""
+        who = f"{type(self).__name__}.step: params[{i}] (shape {p.data.shape})"
+        g = p.grad
+        if not isinstance(g, np.ndarray):
+            raise ValueError(f"{who}: .grad must be an ndarray, got {type(g).__name__}; nothing was updated")
+        if g.dtype.kind not in "iuf":   # int, unsigned, float: no complex, str, bool or object
+            raise ValueError(f"{who}: .grad must hold real numbers, got dtype {g.dtype}; nothing was updated")
+        if g.shape != p.data.shape:
+            raise ValueError(f"{who} has a gradient of shape {g.shape}; nothing was updated")
+        if not np.all(np.isfinite(g)):
+            bad = tuple(int(k) for k in np.argwhere(~np.isfinite(g))[0])
+            raise ValueError(f"{who}: .grad must be finite, found {g[bad]} at index {bad} (a step would make the "
+                             f"parameter, and any moments kept of it, NaN for good); nothing was updated")
 
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:
         """Change ``p.data`` in place given its gradient ``g``; ``state`` is p's own dict."""

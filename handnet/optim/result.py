@@ -9,12 +9,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handnet._checks import check_int, check_real
+from handnet.linalg import norm
+from handnet.losses.objective import Objective
+
+
+def quiet() -> np.errstate:
+    """numpy's floating-point warnings off. Minimisers evaluate the objective inside it and check
+    every number they get instead: a non-finite value, gradient or Hessian is never convergence,
+    and is reported by a ConvergenceWarning of our own (or, at w0, a ValueError)."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 class ConvergenceWarning(UserWarning):
     """A minimiser stopped early for a reason that makes its answer suspect: the objective has no
-    minimiser (e.g. separable classes in unpenalised logistic regression), or the value rose
-    because the step size is too large."""
+    minimiser (e.g. separable classes in unpenalised logistic regression), the value rose
+    because the step size is too large, or a value, gradient or Hessian overflowed."""
 
 
 @dataclass
@@ -50,6 +59,30 @@ def check_stopping(tol: float, max_iter: int, who: str) -> tuple[float, int]:
     return check_real(tol, who, "tol"), check_int(max_iter, who, "max_iter", low=0)
 
 
+def check_objective(objective, who: str) -> None:
+    """TypeError unless ``objective`` is an ``Objective``: a minimiser needs its value, grad and hessian."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"{who}: objective must be a handnet.losses.Objective (value, grad and hessian of w), got "
+                        f"{type(objective).__name__}; to minimise a function of your own, subclass Objective and "
+                        f"define those methods (see handnet.losses.objective)")
+
+
+def is_finite(*values) -> bool:
+    return all(np.all(np.isfinite(v)) for v in values)
+
+
+def start(objective, w0: np.ndarray, who: str) -> tuple[np.ndarray, float, np.ndarray]:
+    """(w_0, f(w_0), ∇f(w_0)): w0 checked (the shape (d,), finite) and copied; ValueError unless f
+    and ∇f are finite there, since no minimiser can start from a point where they overflow."""
+    w = objective.check_w(w0).copy()
+    with quiet():
+        f, g = objective.value(w), objective.grad(w)
+    if not is_finite(f, g):
+        raise ValueError(f"{who}: the objective is not finite at w0 (f(w0) = {f}, ‖∇f(w0)‖ = {norm(g):.3e}): it "
+                         f"overflows there; start from a w0 of the scale of the solution, or rescale the data")
+    return w, f, g
+
+
 class Trace:
     """What both minimisers keep while they iterate: the history, the callback, the stopping tests.
 
@@ -66,7 +99,7 @@ class Trace:
 
     def _append(self, w: np.ndarray, f: float, g: np.ndarray) -> None:
         self.history["value"].append(f)
-        self.history["grad_norm"].append(float(np.linalg.norm(g)))
+        self.history["grad_norm"].append(norm(g))
         if self.callback is not None:
             self.callback(w.copy())
 
@@ -97,6 +130,17 @@ class Trace:
         if self.n_iter == max_iter:
             return f"stopped after max_iter = {max_iter} updates with ‖∇f‖ = {self.grad_norm:.3e}"
         return None
+
+    def not_finite(self, who: str, what: str) -> str:
+        """Warn (ConvergenceWarning) that ``what``, computed from w_k, overflowed, and return the message.
+
+        The minimiser then stops at w_k, the last iterate where f and ∇f are finite: its answer is
+        not a minimum, and ``converged`` stays False unless ‖∇f(w_k)‖ ≤ tol.
+        """
+        message = (f"stopped at iterate {self.n_iter}: {what} is not finite (it overflows float64); the result is "
+                   f"the last iterate with a finite value and gradient, ‖∇f‖ = {self.grad_norm:.3e}, not a minimum")
+        warnings.warn(f"{who}: {message}", ConvergenceWarning, stacklevel=3)   # at the caller of the minimiser
+        return message
 
     def result(self, w: np.ndarray, f: float, tol: float, message: str) -> OptimizeResult:
         return OptimizeResult(x=w, fun=f, n_iter=self.n_iter, converged=self.grad_norm <= tol,
