@@ -32,6 +32,7 @@ from handnet.jacobian import jacobian, jvp
 from handnet.numerical import numerical_gradient, numerical_jacobian, relative_error
 from handnet.curvature import gauss_newton, gnvp, hessian, hvp, parameters_to_vector, vector_to_parameters
 from handnet.losses.loss import Loss
+from handnet.memory import saved_arrays
 from handnet.model_objective import ModelObjective
 from handnet.module import Module
 from handnet.parameter import Parameter
@@ -45,5 +46,6 @@ __all__ = [
     "parameters_to_vector", "vector_to_parameters", "hvp", "hessian", "gnvp", "gauss_newton", "ModelObjective",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
     "to_torch", "from_torch",
+    "saved_arrays",
 ]
 __version__ = "0.1.0"
