@@ -26,6 +26,7 @@ Training, with a dataset from ``handnet.data`` and an optimizer from ``handnet.o
 """
 
 from handnet.checkpoint import load, save
+from handnet.checkpointing import Checkpoint, checkpoint_sequential
 from handnet.evaluation import evaluate, predict
 from handnet.gradcheck import GradcheckError, gradcheck
 from handnet.jacobian import jacobian, jvp
@@ -46,6 +47,6 @@ __all__ = [
     "parameters_to_vector", "vector_to_parameters", "hvp", "hessian", "gnvp", "gauss_newton", "ModelObjective",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
     "to_torch", "from_torch",
-    "saved_arrays",
+    "saved_arrays", "Checkpoint", "checkpoint_sequential",
 ]
 __version__ = "0.1.0"
