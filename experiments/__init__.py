@@ -14,4 +14,5 @@ EXPERIMENTS = [
     "backprop_layers",
     "identities",
     "hessian_surfaces",
+    "checkpointing",
 ]
