@@ -86,23 +86,23 @@ class Checkpoint(Module):
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._rebuild("backward")
         try:
+            self._rebuild("backward")
             return self.module.backward(dout)
         finally:
             _drop_caches(self.module)
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
-        self._rebuild("jvp")
         try:
+            self._rebuild("jvp")
             return self.module.jvp(dx, tangents)
         finally:
             _drop_caches(self.module)
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        self._rebuild("backward_tangent")
         try:
+            self._rebuild("backward_tangent")
             return self.module.backward_tangent(dout, dout_dot, dx, tangents)
         finally:
             _drop_caches(self.module)
