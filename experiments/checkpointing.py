@@ -188,9 +188,9 @@ def main(out_dir: Path, *, quick: bool = False, seed: int = 0) -> dict:
                 "and the rebuild replays the first forward bit for bit, so the gradients are exact. The measured "
                 "peak is above the theory by the weights' gradients and a few arrays of the backward itself. Past "
                 "√n the inputs dominate: with every module its own segment, each Tanh's input is kept as well as "
-                "its output, and the model holds more than the plain one. A forward here is about half a step (the "
-                "backward's matmuls are as small as the forward's), so one extra forward costs some 50% of a step; "
-                "Chen et al. measured 30%.")
+                "its output, and the model holds more than the plain one. A forward here is about half a step (tanh "
+                "costs more than its backward, 1 − y², and Linear's backward less than two forwards), so one extra "
+                "forward costs some 50% of a step; Chen et al. measured 30%.")
     report.verdict(holds, "The checks follow. The published scale: Chen et al. (2016), 48 GB → 7 GB for a "
                    "1,000-layer ResNet, for about 30% more time.")
     metrics = dict(width=WIDTH, batch=BATCH, depths=depths, array_bytes=array, segments_sweep=rows,
