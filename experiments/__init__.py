@@ -20,4 +20,5 @@ EXPERIMENTS = [
     "identities",
     "hessian_surfaces",
     "jacobian_modes",
+    "checkpointing",
 ]

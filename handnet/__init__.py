@@ -26,12 +26,14 @@ Training, with a dataset from ``handnet.data`` and an optimizer from ``handnet.o
 """
 
 from handnet.checkpoint import load, save
+from handnet.checkpointing import Checkpoint, checkpoint_sequential
 from handnet.evaluation import evaluate, predict
 from handnet.gradcheck import GradcheckError, gradcheck
 from handnet.jacobian import jacobian, jvp
 from handnet.numerical import numerical_gradient, numerical_jacobian, relative_error
 from handnet.curvature import gauss_newton, gnvp, hessian, hvp, parameters_to_vector, vector_to_parameters
 from handnet.losses.loss import Loss
+from handnet.memory import saved_arrays
 from handnet.model_objective import ModelObjective
 from handnet.module import Module
 from handnet.parameter import Parameter
@@ -45,5 +47,6 @@ __all__ = [
     "parameters_to_vector", "vector_to_parameters", "hvp", "hessian", "gnvp", "gauss_newton", "ModelObjective",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
     "to_torch", "from_torch",
+    "saved_arrays", "Checkpoint", "checkpoint_sequential",
 ]
 __version__ = "0.1.0"

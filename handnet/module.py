@@ -8,6 +8,10 @@ The protocol (every layer in ``handnet.layers`` follows it):
   ``dx = ∂L/∂x`` (the shape of ``x``). It reads only the cache of the last forward, *writes*
   each parameter's ``.grad`` (never adds to it) and never changes a parameter's value:
   updating parameters is the optimizer's job.
+* Caches hold references, not copies (a copy of every activation would double the memory a
+  backward needs): between forward and backward, do not change in place an array passed to a
+  layer's forward or returned by it. ``Sequential`` copies its input, so a network is safe from
+  a caller who refills its batch array.
 * One instance serves one place. A layer holds the cache of its *last* forward and *writes*
   its parameters' ``.grad``, so a layer (or a Parameter) used at two places in a network
   would differentiate only its second use and overwrite the first's gradient. ``Sequential``

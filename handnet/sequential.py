@@ -48,6 +48,9 @@ class Sequential(Module):
             yield str(i), m
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        # The layers cache references; a copy of the caller's array keeps a reused batch buffer
+        # from changing the gradients. Every later array is the chain's own.
+        x = np.array(x)
         # If a later layer raises, earlier BatchNorm layers have already moved their running
         # statistics (torch behaves the same way): the error is about the input, not the state.
         for i, layer in enumerate(self.layers):

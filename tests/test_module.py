@@ -174,15 +174,23 @@ def test_named_modules_walks_depth_first_with_prefixes_that_name_parameters():
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.0.weight", "1.0.bias"]
 
 
-def test_linear_keeps_its_own_copy_of_the_input_so_a_reused_batch_buffer_does_not_change_dw():
+def test_sequential_copies_its_input_so_a_reused_batch_buffer_does_not_change_dw():
     rng = np.random.default_rng(0)
-    layer, buffer = Linear(3, 2, rng=rng), rng.standard_normal((4, 3))
+    model, buffer = hn.Sequential(Linear(3, 2, rng=rng), Tanh()), rng.standard_normal((4, 3))
     dout = rng.standard_normal((4, 2))
-    expected = dout.T @ buffer
-    layer(buffer)
+    y = model(buffer)
+    expected = (dout * (1 - y ** 2)).T @ buffer
     buffer[:] = rng.standard_normal((4, 3))      # the caller refills its batch array before backward
-    layer.backward(dout)
-    np.testing.assert_array_equal(layer.weight.grad, expected)
+    model.backward(dout)
+    np.testing.assert_array_equal(model[0].weight.grad, expected)
+
+
+def test_caches_are_references_so_a_network_holds_one_array_per_linear_tanh_block():
+    # Tanh's output is the next Linear's input: one buffer, not two (the memory ledger counts it once).
+    rng = np.random.default_rng(1)
+    model = hn.Sequential(Linear(3, 4, rng=rng), Tanh(), Linear(4, 2, rng=rng))
+    model(rng.standard_normal((5, 3)))
+    assert model[2].x is model[1].y
 
 
 @pytest.mark.parametrize("data, match", [(None, "got None"), (np.array([1 + 2j]), "got dtype complex128"),

@@ -37,8 +37,9 @@ class Linear(Module):
         Both start uniform in (-1/√D, 1/√D), PyTorch's default, drawn from ``rng`` (a Generator,
         an int seed, or None for fresh randomness).
 
-    Cached by forward: ``x``, a copy of the input (needed for dW and by both tangent rules; a copy, so
-    that a caller who refills its batch array between forward and backward does not change dW).
+    Cached by forward: ``x``, the input itself (needed for dW and by both tangent rules). It is a
+    reference, not a copy, as every cache is (see ``handnet.module``): a caller who refills that
+    array between forward and backward changes dW. ``Sequential`` copies its input for this reason.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -63,7 +64,7 @@ class Linear(Module):
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                              f"expected input of shape (*, {self.in_features}), got {x.shape}")
         W, b = self._weights_as(x.dtype)   # compute in the input's dtype
-        self.x = x.copy()                  # backward's own copy: the caller may overwrite its batch buffer
+        self.x = x
         y = x @ W.T                        # (*, D) @ (D, M) -> (*, M)
         return y + b if b is not None else y
 
