@@ -221,6 +221,17 @@ def test_levenberg_marquardt_reaches_a_gradient_below_1e_8_on_a_small_regression
     assert result.history["grad_norm"][-1] <= 1e-8 and len(result.history["mu"]) == result.n_iter
 
 
+def test_levenberg_marquardt_survives_the_singular_gauss_newton_matrix_of_softmax_cross_entropy():
+    # Shifting all logits together changes nothing, so G is singular and, in floating point, has
+    # eigenvalues of about −1e-17: once μ falls below them Cholesky of G + μI fails. That μ must count
+    # as a rejected step, not crash.
+    model = hn.Sequential(Linear(1, 2, rng=0))
+    objective = hn.ModelObjective(model, SoftmaxCrossEntropy(), np.array([[-1.0], [1.0]]), np.array([0, 1]))
+    result = levenberg_marquardt(objective, hn.parameters_to_vector(model), max_iter=40)
+    assert min(result.history["mu"]) < 1e-16                   # it went through the range that failed
+    assert result.fun < 1e-8 * objective.value(hn.parameters_to_vector(model))
+
+
 def test_levenberg_marquardt_on_least_squares_lands_on_the_normal_equations():
     from handnet.losses import LeastSquares
 

@@ -19,8 +19,10 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
 
     The objective must provide ``gauss_newton(w)``: G = Jᵀ H_ℓ J for a network
     (``hn.ModelObjective`` with MSE or softmax-CE), the Hessian itself for least squares.
-    G is positive semi-definite, so G + μI is positive definite for every μ > 0 and the step
-    always exists. μ interpolates: as μ → 0 it is the Gauss–Newton step, and for large μ it is
+    G is positive semi-definite, so in exact arithmetic G + μI is positive definite for every
+    μ > 0. In floating point a singular G (softmax-CE: shifting all logits together changes
+    nothing) has eigenvalues of about −ε‖G‖, so once μ is that small Cholesky can fail; such a
+    μ is treated as a rejected step (μ ← μ·mu_inc). μ interpolates: as μ → 0 it is the Gauss–Newton step, and for large μ it is
     d ≈ −∇f/μ, a short gradient step. The rule is MATLAB trainlm's:
         solve (G + μI) d = −g by Cholesky;
         if f(w + d) < f(w): accept the step and set μ ← μ·mu_dec;
@@ -51,7 +53,11 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         G = objective.gauss_newton(w)
         while mu <= mu_max:
-            d = cholesky_solve(G + mu * identity, -g)
+            try:
+                d = cholesky_solve(G + mu * identity, -g)
+            except np.linalg.LinAlgError:                          # μ below G's rounding: damp more
+                mu *= mu_inc
+                continue
             w_new = w + d
             predicted = -float(g @ d) - 0.5 * float(d @ G @ d)    # the decrease of the quadratic model
             if predicted <= ROUNDING * max(1.0, abs(f)):
