@@ -27,17 +27,23 @@ Training, with a dataset from ``handnet.data`` and an optimizer from ``handnet.o
 
 from handnet.checkpoint import load, save
 from handnet.evaluation import evaluate, predict
-from handnet.gradcheck import (GradcheckError, gradcheck, jacobian, numerical_gradient, numerical_jacobian,
-                               relative_error)
+from handnet.gradcheck import GradcheckError, gradcheck
+from handnet.jacobian import jacobian, jvp
+from handnet.numerical import numerical_gradient, numerical_jacobian, relative_error
+from handnet.curvature import gauss_newton, gnvp, hessian, hvp, parameters_to_vector, vector_to_parameters
 from handnet.losses.loss import Loss
+from handnet.model_objective import ModelObjective
 from handnet.module import Module
 from handnet.parameter import Parameter
 from handnet.sequential import Sequential
+from handnet.torch_bridge import from_torch, to_torch  # torch is imported only when they are called
 from handnet.train import History, TrainingDiverged, fit
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Loss",
-    "gradcheck", "jacobian", "numerical_jacobian", "numerical_gradient", "relative_error", "GradcheckError",
+    "gradcheck", "jacobian", "jvp", "numerical_jacobian", "numerical_gradient", "relative_error", "GradcheckError",
+    "parameters_to_vector", "vector_to_parameters", "hvp", "hessian", "gnvp", "gauss_newton", "ModelObjective",
     "fit", "predict", "evaluate", "History", "TrainingDiverged", "save", "load",
+    "to_torch", "from_torch",
 ]
 __version__ = "0.1.0"

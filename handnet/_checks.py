@@ -29,10 +29,21 @@ def check_grad_shape(dout, expected_shape: tuple[int, ...], who: str) -> np.ndar
     return dout
 
 
-def require_cache(cache, who: str) -> None:
-    """Raise if ``backward`` is called before any ``forward``."""
+def require_cache(cache, who: str, method: str = "backward") -> None:
+    """Raise if ``backward`` (or ``jvp``, …) is called before any ``forward``."""
     if cache is None:
-        raise RuntimeError(f"{who}.backward was called before {who}.forward: there is nothing to differentiate")
+        raise RuntimeError(f"{who}.{method} was called before {who}.forward: there is nothing to differentiate")
+
+
+def check_tangent(dx, expected_shape: tuple[int, ...], dtype, who: str, name: str = "dx") -> np.ndarray:
+    """A tangent of the forward's input (or output) in ``dtype``: zeros for None, else of exactly that shape."""
+    if dx is None:
+        return np.zeros(expected_shape, dtype=dtype)
+    dx = as_float_array(dx, who, name)
+    if dx.shape != tuple(expected_shape):
+        raise ValueError(f"{who}: the tangent {name} must have the shape {tuple(expected_shape)} of what it is "
+                         f"the tangent of, got {dx.shape}")
+    return dx.astype(dtype, copy=False)
 
 
 def check_finite(x: np.ndarray, who: str, name: str) -> None:

@@ -1,4 +1,4 @@
-"""Checking hand-derived gradients against finite differences, and Jacobians by reverse mode.
+"""Checking hand-derived derivatives against finite differences: gradients, jvps and second-order rules.
 
 For a module y = f(x; θ) and a random upstream gradient v (the shape of y), the scalar
     L(x, θ) = ⟨v, f(x; θ)⟩ = Σ v ⊙ f(x; θ)
@@ -8,9 +8,8 @@ compared with the central difference
 whose error is O(ε²). A random v (not all ones) matters: with v = 1 some wrong backwards
 still pass, e.g. BatchNorm's dx, which is exactly zero for a constant v.
 
-The toolbox: ``numerical_jacobian`` is the one central-difference loop; ``numerical_gradient``
-is its scalar case; ``relative_error`` is the one measure of disagreement; ``gradcheck`` and
-``jacobian`` use them on modules.
+The differences come from ``handnet.numerical`` (the one central-difference loop); Jacobians of
+modules, by either mode, are in ``handnet.jacobian``.
 
 A check that cannot fail is worse than none, so gradcheck is strict about what it accepts: the
 input and the parameters must be finite, eps must be positive and the tolerances non-negative
@@ -21,88 +20,16 @@ handed, so they reach the forward whatever the memory layout of the caller's arr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 
 from handnet._checks import check_real
+from handnet.module import preserved
+from handnet.numerical import numerical_gradient, numerical_jacobian
 
 
 class GradcheckError(RuntimeError):
     """A hand-derived gradient disagrees with finite differences."""
-
-
-# ---- the toolbox ------------------------------------------------------------------------------
-def relative_error(actual, expected) -> float:
-    """max |actual − expected| / max |expected|: the error relative to the largest expected entry.
-
-    A max-norm measure, so entries that are zero by mathematics (the bias gradient before a
-    BatchNorm, say) are judged against the size of the whole array, not against themselves. When
-    ``expected`` is all zero, it is the absolute error max |actual|. The shapes must agree.
-    """
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        raise ValueError(f"relative_error: shapes differ: {actual.shape} and {expected.shape}")
-    if actual.size == 0:
-        return 0.0
-    diff = float(np.max(np.abs(actual - expected)))
-    scale = float(np.max(np.abs(expected)))
-    return diff / scale if scale > 0 else diff
-
-
-def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """The Jacobian of ``f`` at ``x`` by central differences, in float64: (y.size, x.size).
-
-    Column j is (f(x + ε eⱼ) − f(x − ε eⱼ)) / 2ε. ``f`` is called with a C-ordered float64 copy
-    of x whose entry j is perturbed in place (so f must not keep it).
-    """
-    eps = check_real(eps, "numerical_jacobian", "eps", low_open=True)
-    x = np.array(x, dtype=np.float64, order="C")   # our own copy: the caller's array is never touched
-    flat = x.reshape(-1)                             # a view of the C-ordered copy, so writes reach x
-    columns = []
-    for j in range(flat.size):
-        old = flat[j]
-        flat[j] = old + eps
-        up = np.array(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old - eps
-        down = np.array(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old
-        columns.append((up - down) / (2 * eps))
-    return np.stack(columns, axis=1) if columns else np.empty((np.size(f(x)), 0))
-
-
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """∇f(x) of a scalar function by central differences, in x's shape (float64)."""
-    x = np.asarray(x)
-    return numerical_jacobian(lambda t: np.array([f(t)], dtype=np.float64), x, eps).reshape(x.shape)
-
-
-# ---- keeping the module as it was ------------------------------------------------------------
-@contextmanager
-def _preserved(module):
-    """Run on float64 copies of the module's parameters; afterwards put everything back as it was.
-
-    The probes run forward and backward many times, which overwrites each layer's cache (so a
-    backward after gradcheck would otherwise differentiate the probe's input), its parameters'
-    grads, and, for BatchNorm1d in train mode, its running statistics. So every module's
-    attributes are saved and restored, and every parameter's data and grad. ``module`` may be
-    None (a function).
-    """
-    modules = list(module.modules()) if module is not None else []
-    params = [p for m in modules for p in m.parameters(recurse=False)]
-    saved_params = [(p, p.data, p.grad) for p in params]
-    saved_attributes = [(m, dict(vars(m))) for m in modules]   # caches, buffers, mode
-    try:
-        for p in params:
-            p.data = np.array(p.data, dtype=np.float64, order="C")
-        yield
-    finally:
-        for p, data, grad in saved_params:
-            p.data, p.grad = data, grad
-        for m, attributes in saved_attributes:
-            vars(m).clear()
-            vars(m).update(attributes)
 
 
 def _as_pair(module_or_fn, who: str):
@@ -137,7 +64,8 @@ def _checked_input(x, who: str) -> np.ndarray:
 
 # ---- gradcheck --------------------------------------------------------------------------------
 def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              fast: bool = False, rng: np.random.Generator | None = None) -> bool:
+              fast: bool = False, rng: np.random.Generator | None = None, check_forward: bool | None = None,
+              check_second_order: bool | None = None) -> bool:
     """Compare the analytic gradients of ``module_or_fn`` at ``x`` with central differences, in float64.
 
     Args:
@@ -150,6 +78,15 @@ def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1
             vᵀJu (analytic ⟨grad, u⟩ against (L(t + εu) − L(t − εu)) / 2ε) — two forwards per
             tensor, for layers too large for the full Jacobian.
         rng: random generator for the upstream gradient v and the directions u.
+        check_forward: also check forward mode (``jvp``); by default whenever every module in
+            ``module_or_fn`` has one. Per tensor t (the input, each parameter), along a random
+            direction u: jvp against (f(t + εu) − f(t − εu)) / 2ε, and the adjoint identity
+            ⟨w, J u⟩ = ⟨Jᵀw, u⟩ between jvp and backward for a random w, to 1e-10 relative —
+            which catches a jvp and a backward that each look plausible but disagree.
+        check_second_order: also check ``backward_tangent``, by default whenever every module has
+            one: along random tangents of the input, the parameters and the upstream gradient,
+            it must equal the central difference of what backward returns (∂L/∂x and every
+            parameter gradient), each compared and named apart.
 
     Returns:
         True when every tensor passes.
@@ -171,7 +108,7 @@ def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1
     for name, p in params:
         if not np.all(np.isfinite(p.data)):
             raise ValueError(f"gradcheck: parameter {name!r} holds NaN or inf; its gradient cannot be checked")
-    with _preserved(module):
+    with preserved(module):
         v = rng.standard_normal(np.shape(forward(x)))
 
         # Analytic gradients from one forward and one backward.
@@ -210,7 +147,96 @@ def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1
             else:
                 _compare(f"gradient of {name}", analytic[name], numerical_gradient(L, t, eps), atol, rtol,
                          "gradcheck")
+        if module is not None and (has_rule(module, "jvp") if check_forward is None else check_forward):
+            _check_jvp(module, x, eps, atol, rtol, rng)
+        if module is not None and (has_rule(module, "backward_tangent") if check_second_order is None
+                                   else check_second_order):
+            _check_backward_tangent(module, x, eps, atol, rtol, rng)
     return True
+
+
+def has_rule(module, method: str) -> bool:
+    """True when every module in ``module`` defines ``method`` (``"jvp"``, ``"backward_tangent"``)."""
+    from handnet.module import Module
+
+    return all(getattr(type(m), method) is not getattr(Module, method) for m in module.modules())
+
+
+def _at(module, x: np.ndarray, tangents: dict[str, np.ndarray], dx: np.ndarray | None, s: float):
+    """Run ``module``'s forward at x + s·dx with each parameter θ + s·θ̇; parameters are put back after."""
+    params = dict(module.named_parameters())
+    originals = {name: params[name].data for name in tangents}
+    try:
+        for name, t in tangents.items():
+            params[name].data = originals[name] + s * t
+        return np.asarray(module.forward(x if dx is None else x + s * dx), dtype=np.float64)
+    finally:
+        for name, data in originals.items():
+            params[name].data = data
+
+
+def _check_jvp(module, x, eps, atol, rtol, rng) -> None:
+    """jvp against central differences of the forward, and against backward by the adjoint identity."""
+    y = module.forward(x)
+    w = rng.standard_normal(np.shape(y))
+    dx_of_w = np.asarray(module.backward(w), dtype=np.float64)    # Jᵀw for the input …
+    grads_of_w = {name: np.array(p.grad, dtype=np.float64) for name, p in module.named_parameters()}  # … and θ
+    directions = [("input", rng.standard_normal(x.shape), None)]
+    directions += [(name, None, {name: rng.standard_normal(p.shape)}) for name, p in module.named_parameters()]
+    pairings = []
+    for name, dx, tangents in directions:
+        module.forward(x)                                         # the cache jvp reads
+        dy = np.asarray(module.jvp(dx, tangents), dtype=np.float64)
+        u = dx if tangents is None else tangents[name]
+        f = lambda s: _at(module, x, tangents or {}, dx, s[0])
+        numeric = numerical_jacobian(f, np.zeros(1), eps).reshape(dy.shape)
+        _compare(f"jvp along {name}", dy, numeric, atol, rtol, "gradcheck (forward mode)")
+        transposed = dx_of_w if tangents is None else grads_of_w[name]
+        bound = np.linalg.norm(w) * np.linalg.norm(dy) + np.linalg.norm(transposed) * np.linalg.norm(u)
+        pairings.append((name, float(np.sum(w * dy)), float(np.sum(transposed * u)), bound))
+    # Judged against the largest pairing, as relative_error judges against the largest entry: a
+    # direction the output does not depend on (a bias before BatchNorm) pairs rounding noise.
+    scale = max(bound for *_, bound in pairings)
+    for name, forward_side, reverse_side, _ in pairings:
+        if not abs(forward_side - reverse_side) <= 1e-10 * scale:
+            raise GradcheckError(f"gradcheck (forward mode): jvp and backward disagree along {name}: "
+                                 f"⟨w, J u⟩ = {forward_side:.12g} but ⟨Jᵀw, u⟩ = {reverse_side:.12g}")
+
+
+def _check_backward_tangent(module, x, eps, atol, rtol, rng) -> None:
+    """backward_tangent against central differences of backward's outputs, each named apart."""
+    y = module.forward(x)
+    dout, dout_dot = rng.standard_normal(np.shape(y)), rng.standard_normal(np.shape(y))
+    dx = rng.standard_normal(x.shape)
+    params = dict(module.named_parameters())
+    tangents = {name: rng.standard_normal(p.shape) for name, p in params.items()}
+    dx_dot, grad_dots = module.backward_tangent(dout, dout_dot, dx, tangents)
+    analytic = {"input": np.asarray(dx_dot, dtype=np.float64)}
+    analytic.update({name: np.asarray(grad_dots.get(name, np.zeros(p.shape)), dtype=np.float64)
+                     for name, p in params.items()})
+    sizes = [(name, a.shape) for name, a in analytic.items()]
+
+    def backward_outputs(s):
+        _at(module, x, tangents, dx, s[0])                        # forward at the moved point
+        moved = {name: params[name].data for name in params}
+        for name in params:
+            params[name].data = moved[name] + s[0] * tangents[name]
+        try:
+            dx_grad = np.asarray(module.backward(dout + s[0] * dout_dot), dtype=np.float64)
+            return np.concatenate([dx_grad.ravel()] + [np.asarray(params[n].grad, dtype=np.float64).ravel()
+                                                        for n in params])
+        finally:
+            for name in params:
+                params[name].data = moved[name]
+
+    numeric = numerical_jacobian(backward_outputs, np.zeros(1), eps)[:, 0]
+    start = 0
+    for name, shape in sizes:
+        size = int(np.prod(shape))
+        what = "tangent of the input gradient" if name == "input" else f"tangent of the gradient of {name}"
+        _compare(what, analytic[name], numeric[start:start + size].reshape(shape), atol, rtol,
+                 "gradcheck (second order)")
+        start += size
 
 
 def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float, who: str) -> None:
@@ -227,26 +253,3 @@ def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, atol: float, 
         at = f" at index {tuple(int(i) for i in worst)}" if analytic.size > 1 else ""
         raise GradcheckError(f"{who}: {what} disagrees with finite differences{at}: "
                              f"analytic {float(analytic[worst]):.12g}, numeric {float(numeric[worst]):.12g}")
-
-
-# ---- Jacobians --------------------------------------------------------------------------------
-def jacobian(module, x: np.ndarray) -> np.ndarray:
-    """The Jacobian ∂y/∂x of ``module`` at ``x``, by reverse mode: one backward per output entry.
-
-    Row i is backward(eᵢ) (eᵢ the i-th unit vector in y's shape), which is eᵢᵀJ, the i-th row of
-    J. Returns an array of shape (y.size, x.size). For Softmax on one row of length C this is
-    the C×C matrix σᵢ(δᵢⱼ − σⱼ).
-
-    The module is left as it was: parameters, gradients, buffers and the cache of its last forward.
-    """
-    forward, backward, module = _as_pair(module, "jacobian")
-    x = _checked_input(x, "jacobian")
-    with _preserved(module):
-        y = np.asarray(forward(x))
-        J = np.empty((y.size, x.size))
-        e = np.zeros(y.size)
-        for i in range(y.size):
-            e[i] = 1.0
-            J[i] = np.asarray(backward(e.reshape(y.shape))).reshape(-1)
-            e[i] = 0.0
-    return J

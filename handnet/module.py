@@ -12,6 +12,18 @@ The protocol (every layer in ``handnet.layers`` follows it):
   its parameters' ``.grad``, so a layer (or a Parameter) used at two places in a network
   would differentiate only its second use and overwrite the first's gradient. ``Sequential``
   refuses such a network when it is built; make a second layer instead.
+* ``dy = m.jvp(dx, tangents)`` is forward mode: the directional derivative of the last
+  forward's output, dy = ∂y/∂x · dx + Σ_θ ∂y/∂θ · dθ, for an input tangent ``dx`` (the shape
+  of x; None is zero) and parameter tangents ``tangents`` (a dict from the names
+  ``named_parameters()`` yields to arrays of each parameter's shape; a missing name is zero).
+  It reads the same cache as backward and changes nothing.
+* ``dx_dot, grad_dots = m.backward_tangent(dout, dout_dot, dx, tangents)`` is the second-order
+  rule: the tangent of backward itself (Pearlmutter's R-operator). Move x and θ along
+  (dx, tangents) and the upstream gradient along ``dout_dot``; it returns how backward's
+  outputs move: the tangent of ∂L/∂x, and a dict of the tangents of each ∂L/∂θ. Run from the
+  loss's Hessian, it gives exact Hessian-vector products (``handnet.curvature``). A layer's
+  rule reads its cache and changes nothing; a Sequential also runs its children's backward,
+  so their ``.grad`` hold the gradient at dout afterwards.
 * Parameters are the attributes that hold a ``Parameter``; sub-modules are the attributes
   that hold a ``Module``; buffers (state that is saved but not trained, like BatchNorm's
   running mean) are declared with ``register_buffer``. ``parameters()``, ``state_dict()``
@@ -27,6 +39,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from handnet._checks import as_float_array
 from handnet.parameter import Parameter
 
 
@@ -49,8 +62,45 @@ class Module:
     def backward(self, dout: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
+    def jvp(self, dx: np.ndarray | None = None, tangents: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define jvp")
+
+    def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
+                         tangents: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} does not define backward_tangent")
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
+
+    # ---- tangents of the parameters ---------------------------------------------------
+    def check_tangents(self, tangents: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """``tangents`` checked against ``named_parameters()``: every name known, every shape the parameter's.
+
+        Returns a dict of float arrays (empty for None). Raises ValueError naming the bad entry.
+        """
+        if tangents is None:
+            return {}
+        if not isinstance(tangents, dict):
+            raise ValueError(f"{type(self).__name__}: tangents must be a dict from parameter names to arrays, "
+                             f"got {type(tangents).__name__}")
+        params = dict(self.named_parameters())
+        checked = {}
+        for name, value in tangents.items():
+            if name not in params:
+                raise ValueError(f"{type(self).__name__}: tangent for unknown parameter {name!r}; "
+                                 f"the parameters are {list(params)}")
+            value = as_float_array(value, type(self).__name__, f"tangent of {name!r}")
+            if value.shape != params[name].shape:
+                raise ValueError(f"{type(self).__name__}: the tangent of {name!r} must have the parameter's shape "
+                                 f"{params[name].shape}, got {value.shape}")
+            checked[name] = value
+        return checked
+
+    def own_tangents(self, tangents: dict[str, np.ndarray] | None, dtype) -> dict[str, np.ndarray]:
+        """For a layer: the checked tangent of each of its own parameters in ``dtype``, zeros where none is given."""
+        tangents = self.check_tangents(tangents)
+        return {name: tangents[name].astype(dtype, copy=False) if name in tangents else np.zeros(p.shape, dtype)
+                for name, p in self._own_parameters()}
 
     # ---- parameters, buffers, children ----------------------------------------------
     def register_buffer(self, name: str, value: np.ndarray) -> None:
@@ -195,3 +245,29 @@ def modes(model: Module, training: bool) -> Iterator[None]:
     finally:
         for m, mode in before:
             m.training = mode
+
+
+@contextmanager
+def preserved(module: Module | None) -> Iterator[None]:
+    """Run on float64 copies of the module's parameters; afterwards put everything back as it was.
+
+    For tools that probe a module many times (gradcheck, jacobian, the curvature functions):
+    their forwards and backwards overwrite each layer's cache (so a backward afterwards would
+    differentiate the probe's input), its parameters' grads, and, for BatchNorm1d in train mode,
+    its running statistics. So every module's attributes are saved and restored, and every
+    parameter's data and grad. ``module`` may be None (nothing to keep).
+    """
+    modules = list(module.modules()) if module is not None else []
+    params = [p for m in modules for p in m.parameters(recurse=False)]
+    saved_params = [(p, p.data, p.grad) for p in params]
+    saved_attributes = [(m, dict(vars(m))) for m in modules]   # caches, buffers, mode
+    try:
+        for p in params:
+            p.data = np.array(p.data, dtype=np.float64, order="C")
+        yield
+    finally:
+        for p, data, grad in saved_params:
+            p.data, p.grad = data, grad
+        for m, attributes in saved_attributes:
+            vars(m).clear()
+            vars(m).update(attributes)

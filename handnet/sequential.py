@@ -16,6 +16,13 @@ class Sequential(Module):
     Forward:  x_0 = x,  x_k = f_k(x_{k-1}),  y = x_K.
     Backward: the chain rule, right to left: g_K = dout,  g_{k-1} = f_k.backward(g_k),  dx = g_0.
               Each f_k.backward also writes the gradients of f_k's own parameters.
+    Forward mode: the chain rule, left to right: ẋ_0 = dx,  ẋ_k = f_k.jvp(ẋ_{k-1}, θ̇_k),  dy = ẋ_K,
+              where θ̇_k are the entries of ``tangents`` under f_k's prefix ("k."), without it.
+    Second order: the two passes together. Left to right, the input tangent ẋ_{k-1} of every
+              f_k (forward mode, as above); then right to left, beside the gradient g_k, its
+              tangent: ġ_K = dout_dot and
+                  (ġ_{k-1}, Ġ_k) = f_k.backward_tangent(g_k, ġ_k, ẋ_{k-1}, θ̇_k),  g_{k-1} = f_k.backward(g_k)
+              where Ġ_k are the tangents of f_k's parameter gradients (given back with the prefix).
 
     Shapes: x is what the first module takes, y what the last one gives; each module's output
     must fit the next one's input (a mismatch raises ValueError naming the position).
@@ -55,6 +62,39 @@ class Sequential(Module):
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
+
+    def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
+        per_child = self._split(tangents)
+        for layer, child_tangents in zip(self.layers, per_child):
+            dx = layer.jvp(dx, child_tangents)
+        return dx
+
+    def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
+                         tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        per_child = self._split(tangents)
+        input_tangents = [dx]                                     # ẋ_0, ẋ_1, …, ẋ_{K-1}
+        for layer, child_tangents in zip(self.layers[:-1], per_child):
+            input_tangents.append(layer.jvp(input_tangents[-1], child_tangents))
+        grad_dots = {}
+        for k in reversed(range(len(self.layers))):
+            layer = self.layers[k]
+            next_dot, child_dots = layer.backward_tangent(dout, dout_dot, input_tangents[k], per_child[k])
+            grad_dots.update({f"{k}.{name}": value for name, value in child_dots.items()})
+            dout, dout_dot = layer.backward(dout), next_dot
+        return dout_dot, dict(sorted(grad_dots.items(), key=lambda item: self._order[item[0]]))
+
+    def _split(self, tangents: dict | None) -> list[dict[str, np.ndarray]]:
+        """The checked ``tangents``, one dict per child, each without the child's prefix."""
+        tangents = self.check_tangents(tangents)
+        per_child = [{} for _ in self.layers]
+        for name, value in tangents.items():
+            index, _, rest = name.partition(".")
+            per_child[int(index)][rest] = value
+        return per_child
+
+    @property
+    def _order(self) -> dict[str, int]:
+        return {name: i for i, (name, _) in enumerate(self.named_parameters())}
 
     def __getitem__(self, index: int) -> Module:
         if isinstance(index, slice):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import handnet as hn
 from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
-from tests.torch_compare import compare_with_torch
+from tests.torch_compare import compare_backward_tangent_with_torch, compare_with_torch
 
 ACTIVATIONS = [ReLU, Sigmoid, Tanh]
 
@@ -55,3 +55,15 @@ def test_random_sequential_matches_torch_forward_and_all_gradients(case):
     for x_step in (x, rng.standard_normal(x.shape)):  # two steps, so running statistics move twice
         assume(well_posed(model, x_step))
         compare_with_torch(model, x_step, rng=rng)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_random_sequential_jvp_and_second_order_rule_match_torch(case):
+    from tests.test_forward_mode import compare_jvp_with_torch
+
+    model, x, train, rng = case
+    model.train(train)
+    assume(well_posed(model, x))
+    compare_jvp_with_torch(model, x, rng)
+    compare_backward_tangent_with_torch(model, x, rng=rng)

@@ -20,37 +20,23 @@ import numpy as np
 import torch
 
 import handnet as hn
-from handnet import layers
+from handnet.torch_bridge import TRANSLATIONS
 
 torch.set_default_dtype(torch.float64)
 
 TOL = 1e-10
 
-# handnet layer -> a function building torch's equivalent from it (weights are loaded afterwards).
-TORCH_TWINS = {
-    layers.Linear: lambda m: torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
-    layers.ReLU: lambda m: torch.nn.ReLU(),
-    layers.Sigmoid: lambda m: torch.nn.Sigmoid(),
-    layers.Tanh: lambda m: torch.nn.Tanh(),
-    layers.Softmax: lambda m: torch.nn.Softmax(dim=-1),
-    layers.BatchNorm1d: lambda m: torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum),
-    hn.Sequential: lambda m: torch.nn.Sequential(*[torch_twin_structure(c) for c in m]),
-}
-
-
-def torch_twin_structure(module: hn.Module) -> torch.nn.Module:
-    return TORCH_TWINS[type(module)](module)
+# The layers that have a torch twin: the bridge's table is the one list of them.
+TORCH_TWINS = {row.handnet for row in TRANSLATIONS}
 
 
 def torch_twin(module: hn.Module) -> torch.nn.Module:
-    """torch's model of the same structure, holding our weights and buffers, in our train/eval mode.
+    """torch's model of the same structure, with our weights, buffers and per-module modes, in float64.
 
-    ``load_state_dict(strict=True)`` doubles as a check that our state-dict keys and shapes are torch's.
+    ``hn.to_torch`` loads with ``load_state_dict(strict=True)``, which doubles as a check that our
+    state-dict keys and shapes are torch's.
     """
-    twin = torch_twin_structure(module).double()
-    twin.load_state_dict({k: torch.as_tensor(v) for k, v in module.state_dict().items()}, strict=True)
-    twin.train(module.training)
-    return twin
+    return hn.to_torch(module, dtype=torch.float64)
 
 
 def as_numpy(value) -> np.ndarray:
@@ -112,3 +98,55 @@ def torch_loss(torch_fn, pred: np.ndarray, target) -> tuple[float, torch.Tensor]
     value = torch_fn(pred_t, torch.as_tensor(target))
     value.backward()
     return value.item(), pred_t.grad
+
+
+def functional_twin(module: hn.Module):
+    """torch's model as a pure function ``f(params, x)`` of a dict of parameter tensors (our names).
+
+    For ``torch.func`` (jvp, jacfwd, jacrev) and ``torch.autograd.functional.hessian``. A BatchNorm1d
+    in train mode becomes torch's batch norm on batch statistics with no running statistics, so
+    the function has no side effects (torch.func refuses to trace the in-place buffer update);
+    in eval mode it reads the running statistics it was loaded with.
+    """
+    twin = torch_twin(module)
+    for m in twin.modules():
+        if isinstance(m, torch.nn.BatchNorm1d) and m.training:
+            m.track_running_stats, m.running_mean, m.running_var, m.num_batches_tracked = False, None, None, None
+
+    def f(params: dict, x: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(twin, params, (x,))
+
+    return f
+
+
+def torch_params(module: hn.Module) -> dict:
+    """Our parameters as float64 torch tensors, keyed by our (torch's) names."""
+    return {name: torch.tensor(p.data, dtype=torch.float64) for name, p in module.named_parameters()}
+
+
+def compare_backward_tangent_with_torch(module: hn.Module, x: np.ndarray, *, rng: np.random.Generator,
+                                        tol: float = TOL) -> None:
+    """The second-order rule equals torch's forward-over-reverse: torch.func.jvp of torch's vjp.
+
+    Moves x, every parameter and the upstream gradient along random tangents at once, and compares
+    the tangent of ∂L/∂x and of every parameter gradient.
+    """
+    y = module(x)
+    f, params = functional_twin(module), torch_params(module)
+    dout, dout_dot, dx = rng.standard_normal(y.shape), rng.standard_normal(y.shape), rng.standard_normal(x.shape)
+    tangents = {name: rng.standard_normal(p.shape) for name, p in module.named_parameters()}
+    ours_dx, ours_grads = module.backward_tangent(dout, dout_dot, dx, tangents)
+
+    def backward(xt, pt, gt):
+        _, vjp = torch.func.vjp(lambda a, b: f(b, a), xt, pt)
+        return vjp(gt)
+
+    t = torch.as_tensor
+    _, (their_dx, their_grads) = torch.func.jvp(
+        backward, (t(x), params, t(dout)), (t(dx), {k: t(v) for k, v in tangents.items()}, t(dout_dot)))
+    pairs = [("tangent of the input gradient", ours_dx, their_dx)]
+    pairs += [(f"tangent of the gradient of {name}", ours_grads.get(name, np.zeros(p.shape)), their_grads[name])
+              for name, p in module.named_parameters()]
+    scale = max(np.abs(as_numpy(theirs)).max(initial=0.0) for _, _, theirs in pairs)
+    for what, ours, theirs in pairs:
+        assert_close(ours, theirs, f"{type(module).__name__}: {what}", tol, zero_atol=1e-12 * scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, check_int, check_real, require_cache
+from handnet._checks import as_float_array, check_grad_shape, check_int, check_real, check_tangent, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -43,6 +43,24 @@ class BatchNorm1d(Module):
 
     Backward (eval mode): μ and σ² are constants, so y is affine in x:
         dx = dout ⊙ γ · s,   with s = 1/√(running_var + ε);   dγ, dβ as above.
+
+    Forward mode (train mode): the tangents of the batch statistics are μ̇ = mean(ẋ) and
+    σ̇² = (2/N) Σₙ (xₙ − μ) ẋₙ, so ṡ = −½ s³ σ̇² = −s² mean(x̂ ⊙ ẋ), and the product rule on
+    x̂ = (x − μ)s gives
+        x̂̇ = s · (ẋ − mean(ẋ) − x̂ ⊙ mean(x̂ ⊙ ẋ))          (means over the batch, per feature)
+        ẏ = γ ⊙ x̂̇ + γ̇ ⊙ x̂ + β̇
+    x̂̇ is the compact backward's operator applied to ẋ: the Jacobian of x ↦ x̂ is symmetric.
+    Forward mode (eval mode): x̂̇ = s ẋ, and ẏ as above.
+
+    Second order: with ġ = dout_dot, and g = dout ⊙ γ as above, its tangent is
+    ġ_x̂ = ġ ⊙ γ + dout ⊙ γ̇. Differentiating dx = s · (g − mean(g) − x̂ ⊙ mean(x̂ ⊙ g)) by the
+    product rule, with ṡ/s = −s mean(x̂ ⊙ ẋ) from above (train mode):
+        d(dx)/dt = −s mean(x̂ ⊙ ẋ) ⊙ dx
+                   + s · (ġ_x̂ − mean(ġ_x̂) − x̂̇ ⊙ mean(x̂ ⊙ g) − x̂ ⊙ mean(x̂̇ ⊙ g + x̂ ⊙ ġ_x̂))
+        d(dγ)/dt = Σₙ (ġₙ ⊙ x̂ₙ + doutₙ ⊙ x̂̇ₙ),   d(dβ)/dt = Σₙ ġₙ
+    In eval mode s is a constant: d(dx)/dt = ġ_x̂ · s, and dγ, dβ move as above. In train mode
+    the first two lines carry the coupling of the samples through μ and σ²: moving one sample
+    moves every sample's gradient.
 
     Shapes:
         x, y: (N, D) with D = num_features. Train mode needs N > 1 (a variance of one value
@@ -122,6 +140,43 @@ class BatchNorm1d(Module):
         self.weight.grad = dgamma.astype(self.weight.dtype, copy=False)
         self.bias.grad = dbeta.astype(self.bias.dtype, copy=False)
         return dx
+
+    def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
+        require_cache(self.x_hat, "BatchNorm1d", "jvp")
+        x_hat = self.x_hat
+        t = self.own_tangents(tangents, x_hat.dtype)
+        gamma, _ = self._affine_as(x_hat.dtype)
+        x_hat_dot = self._x_hat_tangent(check_tangent(dx, x_hat.shape, x_hat.dtype, "BatchNorm1d.jvp"))
+        return gamma * x_hat_dot + t["weight"] * x_hat + t["bias"]
+
+    def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
+                         tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        require_cache(self.x_hat, "BatchNorm1d", "backward_tangent")
+        x_hat, s = self.x_hat, self.inv_std
+        dout = check_grad_shape(dout, x_hat.shape, "BatchNorm1d").astype(x_hat.dtype, copy=False)
+        dout_dot = check_tangent(dout_dot, x_hat.shape, x_hat.dtype, "BatchNorm1d.backward_tangent", "dout_dot")
+        dx = check_tangent(dx, x_hat.shape, x_hat.dtype, "BatchNorm1d.backward_tangent")
+        t = self.own_tangents(tangents, x_hat.dtype)
+        gamma, _ = self._affine_as(x_hat.dtype)
+        x_hat_dot = self._x_hat_tangent(dx)
+        g, g_dot = dout * gamma, dout_dot * gamma + dout * t["weight"]     # ∂L/∂x̂ and its tangent: (N, D)
+        if self.used_batch_stats:
+            mean = lambda a: a.mean(axis=0)                                  # over the batch: (N, D) -> (D,)
+            dx_grad = s * (g - mean(g) - x_hat * mean(x_hat * g))           # the compact backward
+            dx_dot = (-s * mean(x_hat * dx) * dx_grad
+                      + s * (g_dot - mean(g_dot) - x_hat_dot * mean(x_hat * g)
+                             - x_hat * mean(x_hat_dot * g + x_hat * g_dot)))
+        else:
+            dx_dot = g_dot * s
+        grad_dots = {"weight": (dout_dot * x_hat + dout * x_hat_dot).sum(axis=0), "bias": dout_dot.sum(axis=0)}
+        return dx_dot, grad_dots
+
+    def _x_hat_tangent(self, dx: np.ndarray) -> np.ndarray:
+        """x̂̇ for the input tangent ẋ: s·(ẋ − mean ẋ − x̂ ⊙ mean(x̂ ⊙ ẋ)) in train mode, s·ẋ in eval mode."""
+        x_hat, s = self.x_hat, self.inv_std
+        if not self.used_batch_stats:
+            return s * dx
+        return s * (dx - dx.mean(axis=0) - x_hat * (x_hat * dx).mean(axis=0))
 
     def _affine_as(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         """γ and β in the dtype of the input (no copy when they already have it)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, check_int, require_cache
+from handnet._checks import as_float_array, check_grad_shape, check_int, check_tangent, require_cache
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -19,6 +19,11 @@ class Linear(Module):
     Derivation: yₙₘ = Σ_d xₙ_d W_md + b_m, so ∂yₙₘ/∂xₙ_d = W_md, ∂yₙₘ/∂W_md = xₙ_d and
     ∂yₙₘ/∂b_m = 1; summing dout·(these) over the indices that do not appear in the result gives
     the three lines above. The bias is shared by all N rows, hence the sum over n.
+    Forward mode: ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ
+               (the product rule on x Wᵀ + b; y is linear in each of x, W, b separately)
+    Second order: backward is bilinear, so its tangent is the product rule on each line, with
+               ġ the tangent of g = dout:
+               d(dx)/dt = ġ W + g Ẇ,   d(dW)/dt = ġᵀ x + gᵀ ẋ,   d(db)/dt = Σₙ ġₙ
 
     Shapes:
         x: (N, D), y: (N, M), with D = in_features and M = out_features. As in torch, any
@@ -31,7 +36,7 @@ class Linear(Module):
         Both start uniform in (-1/√D, 1/√D), PyTorch's default, drawn from ``rng`` (a Generator,
         an int seed, or None for fresh randomness).
 
-    Cached by forward: ``x`` (the input, needed for dW).
+    Cached by forward: ``x`` (the input, needed for dW and by both tangent rules).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -71,6 +76,32 @@ class Linear(Module):
         if self.bias is not None:
             self.bias.grad = rows_dout.sum(axis=0).astype(self.bias.dtype, copy=False)   # db: (M,)
         return dx
+
+    def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
+        require_cache(self.x, "Linear", "jvp")
+        x = self.x
+        dx = check_tangent(dx, x.shape, x.dtype, "Linear.jvp")
+        t = self.own_tangents(tangents, x.dtype)
+        W, b = self._weights_as(x.dtype)
+        dy = dx @ W.T + x @ t["weight"].T       # (*, D) @ (D, M) -> (*, M), twice
+        return dy + t["bias"] if b is not None else dy
+
+    def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
+                         tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        require_cache(self.x, "Linear", "backward_tangent")
+        x = self.x
+        shape_y = x.shape[:-1] + (self.out_features,)
+        g = check_grad_shape(dout, shape_y, "Linear").astype(x.dtype, copy=False)
+        g_dot = check_tangent(dout_dot, shape_y, x.dtype, "Linear.backward_tangent", "dout_dot")
+        dx = check_tangent(dx, x.shape, x.dtype, "Linear.backward_tangent")
+        t = self.own_tangents(tangents, x.dtype)
+        W, b = self._weights_as(x.dtype)
+        rows = lambda a: a.reshape(-1, a.shape[-1])           # (*, k) -> (N, k)
+        dx_dot = g_dot @ W + g @ t["weight"]                  # (*, M) @ (M, D) -> (*, D), twice
+        grad_dots = {"weight": rows(g_dot).T @ rows(x) + rows(g).T @ rows(dx)}   # (M, N) @ (N, D) -> (M, D)
+        if b is not None:
+            grad_dots["bias"] = rows(g_dot).sum(axis=0)       # (M,)
+        return dx_dot, grad_dots
 
     def _weights_as(self, dtype) -> tuple[np.ndarray, np.ndarray | None]:
         """W and b in the dtype of the input (no copy when they already have it)."""

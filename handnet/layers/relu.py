@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_grad_shape, require_cache
+from handnet._checks import as_float_array, check_grad_shape, check_tangent, require_cache
 from handnet.module import Module
 
 
@@ -14,21 +14,42 @@ class ReLU(Module):
     Forward:   y = max(x, 0)
     Backward:  dx = dout ⊙ 1[x > 0]
                The derivative at exactly x = 0 is taken as 0, as PyTorch does.
+    Forward mode: ẏ = ẋ ⊙ 1[x > 0]       (the same mask: ReLU is linear on each side of 0)
+    Second order: d(dx)/dt = ġ ⊙ 1[x > 0] (ġ the tangent of dout): the mask is piecewise
+               constant, so moving x (away from 0) does not move it, and ReLU has no curvature.
 
     Shapes: x and y of any shape, the same.
-    Cached by forward: ``mask`` = 1[x > 0], a boolean array the shape of x.
+    Cached by forward: ``mask`` = 1[x > 0], a boolean array the shape of x, and ``input_dtype``
+    (so that the tangents keep the input's floating type).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.mask = None
+        self.input_dtype = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "ReLU")
         self.mask = x > 0
+        self.input_dtype = x.dtype
         return np.maximum(x, 0)  # keeps NaN as NaN (as torch does), so a broken network is not hidden
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.mask, "ReLU")
         dout = check_grad_shape(dout, self.mask.shape, "ReLU")
         return np.where(self.mask, dout, np.zeros((), dtype=dout.dtype))
+
+    def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
+        require_cache(self.mask, "ReLU", "jvp")
+        self.check_tangents(tangents)
+        dx = check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.jvp")
+        return np.where(self.mask, dx, np.zeros((), dtype=dx.dtype))
+
+    def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
+                         tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        require_cache(self.mask, "ReLU", "backward_tangent")
+        check_grad_shape(dout, self.mask.shape, "ReLU")
+        check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.backward_tangent")
+        self.check_tangents(tangents)
+        g_dot = check_tangent(dout_dot, self.mask.shape, self.input_dtype, "ReLU.backward_tangent", "dout_dot")
+        return np.where(self.mask, g_dot, np.zeros((), dtype=g_dot.dtype)), {}

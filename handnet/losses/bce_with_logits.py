@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import require_cache
+from handnet._checks import check_tangent, require_cache
 from handnet.functional import bce_with_logits, sigmoid
 from handnet.losses._check_pair import check_pair
 from handnet.losses.loss import Loss
@@ -20,7 +20,8 @@ class BCEWithLogitsLoss(Loss):
                Derivation: ℓ = log(1 + e^z) − y z, and d/dz log(1 + e^z) = e^z / (1 + e^z) = σ(z).
                σ is the stable ``handnet.functional.sigmoid``, so the gradient is finite for
                any logit: at z = ±1000 it is (1 − y)/N or −y/N.
-    Hessian:   d²L/dz² = diag(σ(z) (1 − σ(z))) / N
+    Forward mode: L̇ = ⟨∂L/∂pred, ṗred⟩, the gradient above against the tangent (``jvp``).
+    Hessian:   d²L/dz² = diag(σ(z) (1 − σ(z))) / N;  ``hvp(v)`` = σ(z)(1 − σ(z)) ⊙ v / N
     Reduction: mean over all elements, as ``torch.nn.BCEWithLogitsLoss()`` (no ``weight`` or
                ``pos_weight``). Soft targets (any y in [0, 1]) are allowed, as in torch.
 
@@ -46,6 +47,13 @@ class BCEWithLogitsLoss(Loss):
     def backward(self) -> np.ndarray:
         require_cache(self.logits, "BCEWithLogitsLoss")
         return (sigmoid(self.logits) - self.target) / self.logits.size
+
+    def hvp(self, dlogits: np.ndarray) -> np.ndarray:
+        """σ(z)(1 − σ(z)) ⊙ dlogits / N, with σ(z)(1 − σ(z)) computed as σ(z)σ(−z) (no cancellation)."""
+        require_cache(self.logits, "BCEWithLogitsLoss", "hvp")
+        z = self.logits
+        dz = check_tangent(dlogits, z.shape, z.dtype, "BCEWithLogitsLoss.hvp", "dlogits")
+        return sigmoid(z) * sigmoid(-z) * dz / z.size
 
     def accuracy(self, logits: np.ndarray, target: np.ndarray) -> float | None:
         """With targets all exactly 0 or 1: the fraction of entries where (logit > 0) is the target.

@@ -44,6 +44,10 @@ class LeastSquares(Objective):
         self.check_w(w)
         return self.X.T @ self.X / self.n_samples              # (d, n) @ (n, d) -> (d, d)
 
+    def gauss_newton(self, w: np.ndarray) -> np.ndarray:
+        """The Gauss–Newton matrix JᵀJ/n of the residual r = y − Xw (J = −X): f is quadratic, so it is the Hessian."""
+        return self.hessian(w)
+
     @cached_property
     def _curvature_range(self) -> tuple[float, float]:
         return gram_eigenvalue_range(self.X)

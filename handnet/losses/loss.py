@@ -3,6 +3,11 @@
 * ``value = loss(pred, target)`` returns the loss as a Python float and caches what the
   gradient needs;
 * ``dpred = loss.backward()`` returns ∂L/∂pred, the shape of ``pred``, for the last call;
+* ``loss.jvp(dpred) -> float`` is forward mode, the directional derivative ⟨∂L/∂pred, dpred⟩
+  of the last call's loss along ``dpred``;
+* ``loss.hvp(dpred) -> array`` is the Hessian of L with respect to pred, applied to ``dpred``
+  (the shape of pred). Each loss's docstring states its Hessian. It starts the second-order
+  pass (``handnet.curvature``), as ``backward`` starts the first;
 * ``loss.accuracy(pred, target)`` is the fraction predicted right when (loss, target) make a
   classification task, else None (the default), so ``fit`` and ``evaluate`` can report it.
 
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from handnet._checks import check_tangent
+
 
 class Loss:
     """Base class of network losses: ``__call__(pred, target) -> float`` and ``backward() -> dpred``."""
@@ -24,6 +31,14 @@ class Loss:
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def jvp(self, dpred: np.ndarray) -> float:
+        """⟨∂L/∂pred, dpred⟩: how fast the last call's loss changes when pred moves along dpred."""
+        grad = self.backward()
+        return float(np.sum(grad * check_tangent(dpred, grad.shape, grad.dtype, type(self).__name__, "dpred")))
+
+    def hvp(self, dpred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define hvp (its Hessian with respect to pred)")
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
         """The fraction of samples predicted right, or None when the task is not classification."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import as_float_array, check_finite, require_cache
+from handnet._checks import as_float_array, check_finite, check_tangent, require_cache
 from handnet.functional import log_softmax
 from handnet.losses.loss import Loss
 
@@ -20,8 +20,10 @@ class SoftmaxCrossEntropy(Loss):
                using ∂ log pⱼ/∂z_c = δⱼ_c − p_c and Σⱼ Tⱼ = 1. The 1/N is the mean's.
                This fused gradient is why the pair is one class: it holds only for softmax followed
                by cross-entropy, and it is better conditioned than chaining the two backwards.
+    Forward mode: L̇ = ⟨∂L/∂pred, ṗred⟩, the gradient above against the tangent (``jvp``).
     Hessian:   for each row n, ∂²L/∂zₙ∂zₙᵀ = (diag(pₙ) − pₙpₙᵀ) / N (the softmax Jacobian, over N);
                rows do not interact. It is positive semi-definite, so L is convex in the logits.
+               ``hvp(v)`` applies it row by row as pₙ ⊙ (vₙ − ⟨vₙ, pₙ⟩) / N, without forming it.
     Reduction: mean over the batch (as ``torch.nn.functional.cross_entropy``).
 
     Shapes:
@@ -77,6 +79,13 @@ class SoftmaxCrossEntropy(Loss):
     def backward(self) -> np.ndarray:
         require_cache(self.probs, "SoftmaxCrossEntropy")
         return (self.probs - self.target_probs) / self.probs.shape[0]
+
+    def hvp(self, dlogits: np.ndarray) -> np.ndarray:
+        """Per row, (diag(p) − ppᵀ) d / N = p ⊙ (d − ⟨d, p⟩) / N: the softmax Jacobian's product, over N."""
+        require_cache(self.probs, "SoftmaxCrossEntropy", "hvp")
+        p = self.probs
+        d = check_tangent(dlogits, p.shape, p.dtype, "SoftmaxCrossEntropy.hvp", "dlogits")
+        return p * (d - (d * p).sum(axis=1, keepdims=True)) / p.shape[0]
 
     def accuracy(self, logits: np.ndarray, target: np.ndarray) -> float | None:
         """With integer labels (N,): the fraction of rows whose argmax logit is the label. With

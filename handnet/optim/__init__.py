@@ -6,8 +6,8 @@ Optimizers (``SGD``, ``Adam``; see ``handnet.optim.optimizer``) train a network 
 a time: ``opt = SGD(model.parameters(), lr=...)``, then after each backward ``opt.step()``
 updates every parameter in place from its ``.grad``, exactly as ``torch.optim`` does.
 
-Minimisers (``gradient_descent``, ``newton``) minimise an objective of a weight vector (any
-``handnet.losses.Objective``) from a starting point, to a tolerance:
+Minimisers (``gradient_descent``, ``newton``, ``levenberg_marquardt``) minimise an objective of a weight vector (any
+``handnet.losses.Objective``, or ``hn.ModelObjective`` for a network) from a starting point, to a tolerance:
 
     minimiser(objective, w0, *, tol, max_iter, callback) -> OptimizeResult
 
@@ -18,10 +18,11 @@ a history of values, gradient norms and step sizes.
 
 from handnet.optim.adam import Adam
 from handnet.optim.gradient_descent import gradient_descent
+from handnet.optim.levenberg_marquardt import levenberg_marquardt
 from handnet.optim.newton import newton
 from handnet.optim.optimizer import Optimizer
 from handnet.optim.result import ConvergenceWarning, OptimizeResult
 from handnet.optim.sgd import SGD
 
 __all__: list[str] = ["Optimizer", "SGD", "Adam",
-                       "gradient_descent", "newton", "OptimizeResult", "ConvergenceWarning"]
+                       "gradient_descent", "newton", "levenberg_marquardt", "OptimizeResult", "ConvergenceWarning"]

@@ -90,7 +90,9 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
         callback: called as ``callback(w_k)`` with every iterate, w_0 included (a copy), e.g. to
             record the path or the distance to a known minimiser.
     Returns:
-        an ``OptimizeResult``; ``history["step_size"]`` holds the accepted t of each update.
+        an ``OptimizeResult``; ``history["step_size"]`` holds the accepted t of each update and
+        ``history["damping"]`` the τ added to the Hessian (0 where it was positive definite; > 0
+        shows an indefinite Hessian, e.g. a network near a saddle).
     """
     tol, max_iter = check_stopping(tol, max_iter, "newton")
     w = objective.check_w(w0).copy()
@@ -98,7 +100,7 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
     trace = Trace(w, f, g, callback)
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         g_norm = trace.grad_norm
-        d, _ = newton_direction(objective.hessian(w), g)
+        d, tau = newton_direction(objective.hessian(w), g)
         decrement_sq = -float(g @ d)                     # λ² > 0: d is a descent direction
         if decrement_sq <= ROUNDING * max(1.0, abs(f)):
             # The values cannot resolve the step: take it in full if it reduces the gradient.
@@ -118,5 +120,5 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
             g_new = objective.grad(w_new)
 
         w, f, g = w_new, f_new, g_new
-        trace.record(w, f, g, t)
+        trace.record(w, f, g, t, damping=tau)
     return trace.result(w, f, tol, message)

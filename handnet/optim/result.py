@@ -32,6 +32,8 @@ class OptimizeResult:
             ``"grad_norm"``  [‖∇f(w_0)‖, …, ‖∇f(w_K)‖]       K + 1 entries
             ``"step_size"``  [t_0, …, t_{K−1}]                K entries: the step length of each
                              update (GD's learning rate; Newton's line-search step, 1 = a full step)
+            and, K entries each, what a minimiser adds: ``"damping"`` (Newton's τ, 0 when the
+            Hessian was positive definite) or ``"mu"`` (Levenberg–Marquardt's μ).
     """
 
     x: np.ndarray
@@ -68,9 +70,12 @@ class Trace:
         if self.callback is not None:
             self.callback(w.copy())
 
-    def record(self, w: np.ndarray, f: float, g: np.ndarray, step: float) -> None:
-        """Add the update that reached w (value f, gradient g) with step length ``step``."""
+    def record(self, w: np.ndarray, f: float, g: np.ndarray, step: float, **extra: float) -> None:
+        """Add the update that reached w (value f, gradient g) with step length ``step``; each
+        ``extra`` figure of the update (Newton's damping, Levenberg–Marquardt's μ) goes to its own list."""
         self.history["step_size"].append(step)
+        for key, value in extra.items():
+            self.history.setdefault(key, []).append(value)
         self._append(w, f, g)
 
     @property
