@@ -19,4 +19,5 @@ EXPERIMENTS = [
     "backprop_layers",
     "identities",
     "hessian_surfaces",
+    "newton_small_net",
 ]
