@@ -21,4 +21,5 @@ EXPERIMENTS = [
     "hessian_surfaces",
     "jacobian_modes",
     "checkpointing",
+    "newton_small_net",
 ]

@@ -22,8 +22,8 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
     G is positive semi-definite, so in exact arithmetic G + μI is positive definite for every
     μ > 0. In floating point a singular G (softmax-CE: shifting all logits together changes
     nothing) has eigenvalues of about −ε‖G‖, so once μ is that small Cholesky can fail; such a
-    μ is treated as a rejected step (μ ← μ·mu_inc). μ interpolates: as μ → 0 it is the Gauss–Newton step, and for large μ it is
-    d ≈ −∇f/μ, a short gradient step. The rule is MATLAB trainlm's:
+    μ is treated as a rejected step (μ ← μ·mu_inc). μ interpolates: as μ → 0 it is the
+    Gauss–Newton step, and for large μ it is d ≈ −∇f/μ, a short gradient step. The rule is MATLAB trainlm's:
         solve (G + μI) d = −g by Cholesky;
         if f(w + d) < f(w): accept the step and set μ ← μ·mu_dec;
         otherwise set μ ← μ·mu_inc and solve again.
