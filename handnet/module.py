@@ -84,7 +84,7 @@ class Module:
 
         Returns a dict of float arrays (empty for None). Raises ValueError naming the bad entry.
         """
-        if tangents is None:
+        if tangents is None or (isinstance(tangents, dict) and not tangents):
             return {}
         if not isinstance(tangents, dict):
             raise ValueError(f"{type(self).__name__}: tangents must be a dict from parameter names to arrays, "

@@ -84,7 +84,8 @@ class Sequential(Module):
             next_dot, child_dots = layer.backward_tangent(dout, dout_dot, input_tangents[k], per_child[k])
             grad_dots.update({f"{k}.{name}": value for name, value in child_dots.items()})
             dout, dout_dot = layer.backward(dout), next_dot
-        return dout_dot, dict(sorted(grad_dots.items(), key=lambda item: self._order[item[0]]))
+        order = {name: i for i, (name, _) in enumerate(self.named_parameters())}
+        return dout_dot, dict(sorted(grad_dots.items(), key=lambda item: order[item[0]]))
 
     def _split(self, tangents: dict | None) -> list[dict[str, np.ndarray]]:
         """The checked ``tangents``, one dict per child, each without the child's prefix."""
@@ -94,10 +95,6 @@ class Sequential(Module):
             index, _, rest = name.partition(".")
             per_child[int(index)][rest] = value
         return per_child
-
-    @property
-    def _order(self) -> dict[str, int]:
-        return {name: i for i, (name, _) in enumerate(self.named_parameters())}
 
     def __getitem__(self, index: int) -> Module:
         if isinstance(index, slice):
