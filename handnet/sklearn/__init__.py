@@ -21,4 +21,7 @@ try:
 except ImportError as error:
     raise ImportError('handnet.sklearn needs scikit-learn >= 1.6: pip install "handnet[sklearn]"') from error
 
-__all__: list[str] = []
+from handnet.sklearn.logistic_regression import LogisticRegression
+from handnet.sklearn.ridge import Ridge
+
+__all__ = ["Ridge", "LogisticRegression"]
