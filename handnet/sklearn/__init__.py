@@ -22,6 +22,8 @@ except ImportError as error:
     raise ImportError('handnet.sklearn needs scikit-learn >= 1.6: pip install "handnet[sklearn]"') from error
 
 from handnet.sklearn.logistic_regression import LogisticRegression
+from handnet.sklearn.mlp_classifier import MLPClassifier
+from handnet.sklearn.mlp_regressor import MLPRegressor
 from handnet.sklearn.ridge import Ridge
 
-__all__ = ["Ridge", "LogisticRegression"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Ridge", "LogisticRegression"]
