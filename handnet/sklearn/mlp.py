@@ -12,19 +12,15 @@ from tqdm.auto import tqdm
 
 import handnet.layers
 from handnet._checks import check_int, check_real
-from handnet.curvature import parameters_to_vector, vector_to_parameters
 from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Tanh
-from handnet.model_objective import ModelObjective
 from handnet.module import modes
-from handnet.optim import SGD, Adam, lbfgs, levenberg_marquardt, newton
+from handnet.optim import SGD, Adam
 from handnet.sequential import Sequential
-from handnet.sklearn.penalised import Penalised
+from handnet.sklearn.full_batch import MINIMISERS, minimise_network
 from handnet.train import _batch_bounds
 
 ACTIVATIONS = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
 STOCHASTIC = {"adam", "sgd"}
-FULL_BATCH = {"lbfgs": lbfgs, "newton": newton, "lm": levenberg_marquardt}
-SECOND_ORDER_MAX_PARAMETERS = 1000    # newton and lm form P×P matrices from P products with the whole set
 
 
 class BaseMLP(BaseEstimator):
@@ -44,16 +40,31 @@ class BaseMLP(BaseEstimator):
       scikit-learn's gradient; the optimizers' own weight_decay would decay the biases too.
       Batches are reshuffled every epoch; a last batch of one sample joins the one before
       (as in ``hn.fit``), so BatchNorm never sees a batch of one.
-    * "lbfgs", "newton", "lm": one objective over all n training samples,
+    * "lbfgs", "newton", "lm": one objective over all n training samples (b = n),
       ``Penalised(ModelObjective(model, loss, X, y), λ)`` with λ = α/n on the weight
       coordinates and 0 elsewhere, minimised by ``handnet.optim.lbfgs``, ``newton`` or
-      ``levenberg_marquardt`` to ‖∇‖ ≤ tol. BatchNorm normalises with the statistics of the
-      whole set; afterwards its running statistics are set to them. Dropout would make this
-      objective random, so it is refused.
+      ``levenberg_marquardt`` to ‖∇‖ ≤ tol (``full_batch.minimise_network``). BatchNorm
+      normalises with the statistics of the whole set, and keeps them as its running statistics.
+      Dropout would make this objective random, so it is refused.
 
-    Stopping (stochastic solvers, scikit-learn's rule): after each epoch, if its loss is not
+    Stopping (the stochastic solvers; scikit-learn's rule): after each epoch, if its loss is not
     below the best so far minus ``tol`` for more than ``n_iter_no_change`` epochs in a row,
     stop; after ``max_iter`` epochs, warn (``ConvergenceWarning``). ``partial_fit`` runs one epoch.
+
+    Parameters (scikit-learn's names and defaults where it has them):
+        hidden_layer_sizes: the width of each hidden layer, e.g. (100,) or (64, 32).
+        activation: "relu", "tanh", "logistic" or "identity", after every hidden Linear.
+        solver: "adam", "sgd" (mini-batches); "lbfgs", "newton", "lm" (the whole set; newton and
+            lm for networks of at most ``full_batch.SECOND_ORDER_MAX_PARAMETERS`` parameters).
+        alpha: α ≥ 0 of the L2 term above.  batch_size: "auto" = min(200, n), or an int.
+        learning_rate_init: Adam's or SGD's constant step.  momentum, nesterovs_momentum: SGD's.
+        max_iter: epochs (adam, sgd) or updates (the full-batch solvers).
+        tol, n_iter_no_change: the stopping rule below; for the full-batch solvers tol bounds
+            ‖∇‖₂ (scikit-learn's lbfgs bounds the largest |∂/∂θᵢ| instead).
+        batch_norm: BatchNorm1d after every hidden Linear.  dropout: p of inverted dropout after
+            every hidden activation (``handnet.layers.Dropout``; 0 = none).
+        random_state: seeds the weights, the shuffling and dropout, afresh at every ``fit``.
+        verbose: show a tqdm progress bar.
 
     Not supported (scikit-learn has them): early_stopping, learning-rate schedules, warm_start,
     sample_weight, multilabel targets. Adam and SGD follow torch (``handnet.optim``), which
@@ -113,7 +124,7 @@ class BaseMLP(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
         self._hidden = [check_int(h, who, "each of hidden_layer_sizes") for h in sizes]
-        for name, allowed in [("activation", ACTIVATIONS), ("solver", STOCHASTIC | set(FULL_BATCH))]:
+        for name, allowed in [("activation", ACTIVATIONS), ("solver", STOCHASTIC | set(MINIMISERS))]:
             value = getattr(self, name)
             if not isinstance(value, str) or value not in allowed:
                 raise ValueError(f"{who}: {name} must be one of {sorted(allowed)}, got {value!r}")
@@ -126,7 +137,7 @@ class BaseMLP(BaseEstimator):
         check_int(self.n_iter_no_change, who, "n_iter_no_change")
         check_real(self.momentum, who, "momentum", high=1.0, high_open=False)
         check_real(self.dropout, who, "dropout", high=1.0)
-        if self.dropout > 0 and self.solver in FULL_BATCH:
+        if self.dropout > 0 and self.solver in MINIMISERS:
             raise ValueError(f"{who}: dropout={self.dropout!r} makes the full-batch objective of solver="
                              f"{self.solver!r} random; use solver='adam' or 'sgd', or dropout=0.0")
         if self.dropout > 0 and getattr(handnet.layers, "Dropout", None) is None:
@@ -196,28 +207,9 @@ class BaseMLP(BaseEstimator):
 
     # ---- the full-batch solvers ------------------------------------------------------------
     def _minimise(self, X: np.ndarray, targets: np.ndarray) -> None:
-        who, model = type(self).__name__, self.model_
-        weights = {id(W) for W in self._weights()}
-        lam = np.concatenate([np.full(p.data.size, self.alpha / len(X) if id(p) in weights else 0.0)
-                              for p in model.parameters()])
-        objective = Penalised(ModelObjective(model, self._loss(), X, targets), lam)
-        if self.solver != "lbfgs" and objective.n_features > SECOND_ORDER_MAX_PARAMETERS:
-            raise ValueError(f"{who}: solver={self.solver!r} forms {objective.n_features}×{objective.n_features} "
-                             f"matrices; it is for networks of at most {SECOND_ORDER_MAX_PARAMETERS} parameters. "
-                             f"Use smaller hidden_layer_sizes, or solver='lbfgs' or 'adam'")
-        with modes(model, training=True), tqdm(total=self.max_iter + 1, desc=who, unit="iterate",
-                                               disable=not self.verbose) as bar:
-            result = FULL_BATCH[self.solver](objective, parameters_to_vector(model), tol=self.tol,
-                                             max_iter=self.max_iter, callback=lambda w: bar.update(1))
-            vector_to_parameters(result.x, model)
-            batch_norms = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
-            if batch_norms:                           # running statistics ← the whole set's (momentum 1)
-                momenta = [m.momentum for m in batch_norms]
-                for m in batch_norms:
-                    m.momentum = 1.0
-                model(X)
-                for m, momentum in zip(batch_norms, momenta):
-                    m.momentum = momentum
+        who = type(self).__name__
+        result = minimise_network(self.model_, self._loss(), X, targets, alpha=self.alpha, solver=self.solver,
+                                  tol=self.tol, max_iter=self.max_iter, progress=bool(self.verbose), who=who)
         self.n_iter_, self.loss_ = result.n_iter, result.fun
         self.loss_curve_ = list(result.history["value"][1:])
         if not result.converged:
