@@ -22,7 +22,7 @@ from handnet.sklearn.penalised import Penalised
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """L2-penalised logistic regression with scikit-learn's interface and objective (its default, lbfgs, penalty l2).
+    """L2-penalised logistic regression with scikit-learn's interface and the objective of its default (l2, lbfgs).
 
     Objective, scikit-learn's C·Σᵢ ℓᵢ + ½‖W‖² divided by nC, which has the same minimiser:
         f(W, b) = (1/n) Σᵢ ℓ(W xᵢ + b, yᵢ) + λ/2 ‖W‖²_F,   λ = 1/(n·C),
@@ -30,14 +30,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     * Two classes: ℓ is the binary cross-entropy of one margin, ``handnet.losses.Logistic`` on
       X with a column of ones appended, wrapped in ``Penalised`` with λ on the d weights and
       0 on the intercept. coef_ (1, d), intercept_ (1,).
-    * C > 2 classes: ℓ is the softmax cross-entropy of C margins (multinomial, scikit-learn's
-      choice for every solver but liblinear), ``hn.ModelObjective`` of one ``Linear(d, C)``
-      with ``SoftmaxCrossEntropy``, wrapped the same way. coef_ (C, d), intercept_ (C,).
+    * K > 2 classes: ℓ is the softmax cross-entropy of K margins (multinomial, scikit-learn's
+      choice for every solver but liblinear), ``hn.ModelObjective`` of one ``Linear(d, K)``
+      with ``SoftmaxCrossEntropy``, wrapped the same way. coef_ (K, d), intercept_ (K,).
       Adding a constant to every class's intercept leaves every softmax unchanged, so f
       has a line of minimisers. scikit-learn's lbfgs starts at 0 and its steps never move along
-      that line (every gradient has Σ_c ∂f/∂b_c = 0), so it returns the one with Σ_c b_c = 0.
-      ``Penalised`` adds ½μ(Σ_c b_c)², which is 0 there: the minimiser becomes unique, the
-      same, and the Hessian positive definite. μ = 1/(2C) gives that direction curvature ½,
+      that line (every gradient has Σ_k ∂f/∂b_k = 0), so it returns the one with Σ_k b_k = 0.
+      ``Penalised`` adds ½μ(Σ_k b_k)², which is 0 there: the minimiser becomes unique, the
+      same, and the Hessian positive definite. μ = 1/(2K) gives that direction curvature ½,
       the most the loss can have along any direction (Böhning's bound diag(p) − ppᵀ ⪯ ½I).
     Solvers: "newton" (``handnet.optim.newton``: a handful of steps, so the tight default tol
     costs nothing) or "gd" (``gradient_descent`` with step 1/L, L the bound above:
@@ -97,10 +97,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """The margins X coef_ᵀ + intercept_: (N,) for two classes (positive means classes_[1]), else (N, C)."""
+        """The margins X coef_ᵀ + intercept_: (N,) for two classes (positive means classes_[1]), else (N, K)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        scores = X @ self.coef_.T + self.intercept_                  # (N, D) @ (D, C) -> (N, C)
+        scores = X @ self.coef_.T + self.intercept_                  # (N, D) @ (D, K) -> (N, K)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def _logits(self, X) -> np.ndarray:
@@ -113,7 +113,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[index]
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, C): softmax of the margins ((1 − σ(z), σ(z)) for two classes)."""
+        """Class probabilities (N, K): softmax of the margins ((1 − σ(z), σ(z)) for two classes)."""
         return softmax(self._logits(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
