@@ -18,6 +18,7 @@ a history of values, gradient norms and step sizes.
 
 from handnet.optim.adam import Adam
 from handnet.optim.gradient_descent import gradient_descent
+from handnet.optim.lbfgs import lbfgs
 from handnet.optim.levenberg_marquardt import levenberg_marquardt
 from handnet.optim.newton import newton
 from handnet.optim.optimizer import Optimizer
@@ -25,4 +26,5 @@ from handnet.optim.result import ConvergenceWarning, OptimizeResult
 from handnet.optim.sgd import SGD
 
 __all__: list[str] = ["Optimizer", "SGD", "Adam",
-                       "gradient_descent", "newton", "levenberg_marquardt", "OptimizeResult", "ConvergenceWarning"]
+                       "gradient_descent", "newton", "levenberg_marquardt", "lbfgs", "OptimizeResult",
+                       "ConvergenceWarning"]
