@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
 
 
 def _layers(rng):
@@ -12,6 +12,7 @@ def _layers(rng):
         "Linear": Linear(4, 3, rng=rng),
         "Linear(bias=False)": Linear(4, 3, bias=False, rng=rng),
         "ReLU": ReLU(),
+        "LeakyReLU": LeakyReLU(0.1),
         "Sigmoid": Sigmoid(),
         "Tanh": Tanh(),
         "Softmax": Softmax(),
@@ -26,7 +27,7 @@ def test_every_layer_passes_gradcheck(name, fast):
     rng = np.random.default_rng(1)
     layer = _layers(rng)[name]
     x = rng.standard_normal((5, 4))
-    if name == "ReLU":
+    if name in ("ReLU", "LeakyReLU"):
         x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink, where the derivative does not exist
     assert hn.gradcheck(layer, x, fast=fast, rng=rng)
 

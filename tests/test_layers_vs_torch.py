@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import compare_with_torch, torch_twin
 
 # (N, D, M): a batch of one, square, wide, narrow, tall.
@@ -28,11 +28,19 @@ def test_linear_without_bias_matches_torch(n, d, m):
     compare_with_torch(Linear(d, m, bias=False, rng=rng), rng.standard_normal((n, d)), rng=rng)
 
 
-@pytest.mark.parametrize("layer", [ReLU, Sigmoid, Tanh, Softmax])
+@pytest.mark.parametrize("layer", [ReLU, LeakyReLU, Sigmoid, Tanh, Softmax])
 @pytest.mark.parametrize("shape", [(1, 4), (6, 3), (3, 10), (2, 3, 5)])
 def test_activation_matches_torch(layer, shape):
     rng = np.random.default_rng(len(shape) * 7 + shape[-1])
     compare_with_torch(layer(), 3 * rng.standard_normal(shape), rng=rng)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2, -0.5, 1.5])
+def test_leaky_relu_matches_torch_for_any_slope_and_takes_the_slope_a_at_exactly_zero(slope):
+    rng = np.random.default_rng(int(10 * abs(slope)))
+    x = 3 * rng.standard_normal((6, 5))
+    x[::2, 1] = 0.0  # the kink: both libraries take the slope a there
+    compare_with_torch(LeakyReLU(slope), x, rng=rng)
 
 
 @pytest.mark.parametrize("layer", [Sigmoid, Tanh, Softmax])
