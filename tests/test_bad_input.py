@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
 
 
 def test_wrong_feature_count_names_layer_position_expected_and_got():
@@ -21,7 +21,8 @@ def test_wrong_feature_count_into_batchnorm_is_reported():
         BatchNorm1d(3)(np.zeros((2, 4)))
 
 
-@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), LeakyReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
+                                   BatchNorm1d(2)])
 def test_backward_before_forward_is_an_error(layer):
     with pytest.raises(RuntimeError, match="before"):
         layer.backward(np.zeros((3, 2)))
@@ -32,7 +33,8 @@ def test_loss_backward_before_forward_is_an_error():
         SoftmaxCrossEntropy().backward()
 
 
-@pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), LeakyReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+@pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
+                                   BatchNorm1d(2)])
 def test_gradient_of_the_wrong_shape_is_an_error(layer):
     y = layer(np.ones((4, 2)) + np.arange(8).reshape(4, 2))
     with pytest.raises(ValueError, match="shape of the forward output"):
@@ -99,3 +101,9 @@ def test_sequential_rejects_non_modules():
 def test_leaky_relu_refuses_a_slope_that_is_not_a_finite_number(slope):
     with pytest.raises(ValueError, match="LeakyReLU: negative_slope must be a finite real number"):
         LeakyReLU(slope)
+
+
+@pytest.mark.parametrize("approximate", ["exact", "Tanh", None, ""])
+def test_gelu_refuses_an_approximation_torch_does_not_have_and_names_the_argument(approximate):
+    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh'"):
+        GELU(approximate)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from tests.torch_compare import assert_close, functional_twin, torch_params
 
@@ -46,7 +46,8 @@ def test_linear_jvp_with_leading_axes_matches_torch():
     compare_jvp_with_torch(Linear(4, 3, rng=rng), rng.standard_normal((2, 5, 4)), rng)
 
 
-@pytest.mark.parametrize("layer", [ReLU, LeakyReLU, Sigmoid, Tanh, Softmax])
+@pytest.mark.parametrize("layer", [ReLU, LeakyReLU, GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax],
+                         ids=["ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid", "Tanh", "Softmax"])
 @pytest.mark.parametrize("shape", [(1, 4), (6, 3), (2, 3, 5)])
 def test_activation_jvp_matches_torch(layer, shape):
     rng = np.random.default_rng(shape[-1])

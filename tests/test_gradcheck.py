@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
 
 
 def _layers(rng):
@@ -13,6 +13,8 @@ def _layers(rng):
         "Linear(bias=False)": Linear(4, 3, bias=False, rng=rng),
         "ReLU": ReLU(),
         "LeakyReLU": LeakyReLU(0.1),
+        "GELU": GELU(),
+        "GELU(tanh)": GELU("tanh"),
         "Sigmoid": Sigmoid(),
         "Tanh": Tanh(),
         "Softmax": Softmax(),

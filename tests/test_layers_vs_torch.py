@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import compare_with_torch, torch_twin
 
 # (N, D, M): a batch of one, square, wide, narrow, tall.
@@ -41,6 +41,20 @@ def test_leaky_relu_matches_torch_for_any_slope_and_takes_the_slope_a_at_exactly
     x = 3 * rng.standard_normal((6, 5))
     x[::2, 1] = 0.0  # the kink: both libraries take the slope a there
     compare_with_torch(LeakyReLU(slope), x, rng=rng)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("shape", [(1, 4), (6, 3), (2, 3, 5)])
+def test_gelu_matches_torch_in_both_forms(approximate, shape):
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    compare_with_torch(GELU(approximate), 3 * rng.standard_normal(shape), rng=rng)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch_far_into_both_tails_and_at_zero(approximate):
+    # Far left y and dx are tiny (x Φ(x) ≈ −4e-349 at −40 underflows) and far right y = x, dx = dout.
+    x = np.array([[-40.0, -12.0, -6.0, -2.0, -1e-8, 0.0, 1e-8, 2.0, 6.0, 12.0, 40.0]])
+    compare_with_torch(GELU(approximate), x, rng=np.random.default_rng(3))
 
 
 @pytest.mark.parametrize("layer", [Sigmoid, Tanh, Softmax])

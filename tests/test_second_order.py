@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from handnet.optim import gradient_descent, levenberg_marquardt, newton
 from tests.torch_compare import assert_close, compare_backward_tangent_with_torch, functional_twin
@@ -41,7 +41,7 @@ def _task(loss_cls, rng, n=8, d=3, out=2):
     return X, rng.standard_normal((n, out))
 
 
-ACTIVATIONS = [ReLU, Tanh, Sigmoid, LeakyReLU]
+ACTIVATIONS = [ReLU, Tanh, Sigmoid, LeakyReLU, GELU]
 
 
 def _mlp(rng, activation, batchnorm=None, d=3, hidden=4, out=2):
@@ -270,9 +270,10 @@ def test_levenberg_marquardt_refuses_an_objective_without_gauss_newton():
 
 # ---- each layer's second-order rule against torch ----------------------------------------------
 @pytest.mark.parametrize("layer", [lambda: Linear(4, 3, rng=0), lambda: Linear(4, 3, bias=False, rng=0), ReLU,
-                                   lambda: LeakyReLU(0.2), Sigmoid, Tanh, Softmax, lambda: BatchNorm1d(4)],
-                         ids=["Linear", "Linear(bias=False)", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
-                              "BatchNorm1d"])
+                                   lambda: LeakyReLU(0.2), GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax,
+                                   lambda: BatchNorm1d(4)],
+                         ids=["Linear", "Linear(bias=False)", "ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid",
+                              "Tanh", "Softmax", "BatchNorm1d"])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("n", [2, 7])
 def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
