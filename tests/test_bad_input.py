@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                            SoftmaxCrossEntropy, Tanh)
 
 
 def test_wrong_feature_count_names_layer_position_expected_and_got():
@@ -107,3 +108,9 @@ def test_leaky_relu_refuses_a_slope_that_is_not_a_finite_number(slope):
 def test_gelu_refuses_an_approximation_torch_does_not_have_and_names_the_argument(approximate):
     with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh'"):
         GELU(approximate)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, np.nan, "0.5", None])
+def test_dropout_refuses_a_probability_outside_0_to_1_and_names_p(p):
+    with pytest.raises(ValueError, match=r"Dropout: p .* must be a finite number in \[0, 1\)"):
+        Dropout(p)

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
-from tests.torch_compare import assert_close, functional_twin, torch_params
+from tests.torch_compare import assert_close, functional_twin, torch_dropout_with_our_masks, torch_params
 
 
 def compare_jvp_with_torch(module: hn.Module, x: np.ndarray, rng: np.random.Generator) -> None:
@@ -52,6 +52,15 @@ def test_linear_jvp_with_leading_axes_matches_torch():
 def test_activation_jvp_matches_torch(layer, shape):
     rng = np.random.default_rng(shape[-1])
     compare_jvp_with_torch(layer(), 3 * rng.standard_normal(shape), rng)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 5)])
+def test_dropout_jvp_is_the_tangent_times_the_last_mask_as_torch(train, shape):
+    rng = np.random.default_rng(len(shape) + train)
+    layer = Dropout(0.4, rng=rng).train(train)
+    with torch_dropout_with_our_masks(layer):   # train mode: torch is given our mask
+        compare_jvp_with_torch(layer, rng.standard_normal(shape), rng)
 
 
 @pytest.mark.parametrize("n,d", [(2, 3), (5, 5), (32, 7)])

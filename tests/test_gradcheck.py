@@ -4,7 +4,21 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                            SoftmaxCrossEntropy, Tanh)
+
+
+class _OneMaskDropout(Dropout):
+    """Dropout that draws the same mask at every forward: its generator is reseeded each time.
+
+    gradcheck runs the forward many times, and a fresh mask each time would make every probe a
+    different function. With the mask fixed it checks the derivatives given the mask, which is
+    what backward, jvp and the second-order rule claim.
+    """
+
+    def forward(self, x):
+        self.rng = np.random.default_rng(0)
+        return super().forward(x)
 
 
 def _layers(rng):
@@ -20,6 +34,8 @@ def _layers(rng):
         "Softmax": Softmax(),
         "BatchNorm1d(train)": BatchNorm1d(4),
         "BatchNorm1d(eval)": BatchNorm1d(4).eval(),
+        "Dropout(train)": _OneMaskDropout(0.3),
+        "Dropout(eval)": Dropout(0.3).eval(),
     }
 
 

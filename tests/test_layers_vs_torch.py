@@ -6,10 +6,11 @@ One line per case; the comparison itself lives in tests/torch_compare.py.
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
-from tests.torch_compare import compare_with_torch, torch_twin
+from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from tests.torch_compare import compare_with_torch, torch_dropout_with_our_masks, torch_twin
 
 # (N, D, M): a batch of one, square, wide, narrow, tall.
 SHAPES = [(1, 3, 4), (5, 5, 5), (4, 2, 9), (7, 9, 2), (64, 16, 8)]
@@ -62,6 +63,66 @@ def test_saturating_activation_matches_torch_on_huge_inputs(layer):
     rng = np.random.default_rng(1)
     x = np.array([[-1000.0, -40.0, 0.0, 40.0, 1000.0]])
     compare_with_torch(layer(), x, rng=rng)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.9])
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 5)])
+def test_dropout_in_eval_mode_is_the_identity_as_torch(p, shape):
+    rng = np.random.default_rng(len(shape))
+    compare_with_torch(Dropout(p, rng=0).eval(), rng.standard_normal(shape), rng=rng, steps=2)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.9])
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 5)])
+def test_dropout_in_train_mode_matches_torch_given_the_same_mask_at_every_step(p, shape):
+    rng = np.random.default_rng(len(shape))
+    layer = Dropout(p, rng=1)
+    with torch_dropout_with_our_masks(layer):
+        compare_with_torch(layer, rng.standard_normal(shape), rng=rng, steps=3)
+
+
+def test_torch_dropout_is_x_times_keep_over_one_minus_p():
+    # The form torch_dropout_with_our_masks gives torch's dropout, checked on torch's own: every
+    # output is 0 or x/(1 − p), and about a fraction p are 0 (within 5 binomial standard deviations).
+    p, n = 0.3, 20000
+    x = torch.tensor(np.random.default_rng(0).uniform(1, 2, n))
+    y = F.dropout(x, p, training=True)
+    kept = y != 0
+    assert torch.allclose(y[kept], x[kept] / (1 - p), rtol=1e-15, atol=0)
+    assert abs(1 - kept.double().mean().item() - p) <= 5 * np.sqrt(p * (1 - p) / n)
+
+
+def test_dropout_draws_a_fresh_mask_at_every_forward_zeroing_a_fraction_p_and_keeping_the_mean():
+    p, n = 0.3, 20000
+    x = np.ones(n)
+    layer = Dropout(p, rng=0)
+    y1, y2 = layer(x), layer(x)
+    assert not np.array_equal(y1, y2)
+    for y in (y1, y2):
+        assert set(np.unique(y)) == {0.0, 1 / (1 - p)}
+        assert abs(np.mean(y == 0) - p) <= 5 * np.sqrt(p * (1 - p) / n)
+        assert abs(y.mean() - 1) <= 5 * np.sqrt(p / (1 - p) / n)       # E[y] = x; Var m = p/(1 − p)
+    np.testing.assert_array_equal(Dropout(p, rng=0)(x), y1)             # the same seed, the same masks
+
+
+def test_dropout_backward_uses_the_mask_of_the_last_forward_whatever_the_mode_is_now():
+    rng = np.random.default_rng(2)
+    x, dout = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    layer = Dropout(0.5, rng=3)
+    y = layer(x)
+    layer.eval()
+    np.testing.assert_array_equal(layer.backward(dout), np.where(y != 0, 2 * dout, 0.0))
+    assert layer(x) is not None and np.array_equal(layer.backward(dout), dout)   # now an eval-mode forward
+
+
+def test_mlp_with_two_dropouts_matches_torch_given_the_masks_in_train_mode_and_in_eval_mode():
+    rng = np.random.default_rng(8)
+    model = hn.Sequential(Linear(6, 8, rng=rng), ReLU(), Dropout(0.4, rng=rng), Linear(8, 5, rng=rng), Tanh(),
+                          Dropout(0.2, rng=rng), Linear(5, 3, rng=rng))
+    with torch_dropout_with_our_masks(model):
+        compare_with_torch(model, rng.standard_normal((10, 6)), rng=rng, steps=3)
+    model.eval()
+    compare_with_torch(model, rng.standard_normal((4, 6)), rng=rng, steps=2)
 
 
 @pytest.mark.parametrize("n,d", BN_SHAPES)

@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import compare_backward_tangent_with_torch, compare_with_torch
 
 ACTIVATIONS = [ReLU, LeakyReLU, GELU, lambda: GELU("tanh"), Sigmoid, Tanh]

@@ -1,16 +1,19 @@
 """Second order for networks: exact Hessian-vector products, Hessians and Gauss–Newton matrices
 against torch in float64, their identities, and Newton and Levenberg–Marquardt on a network."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import GELU, BatchNorm1d, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from handnet.optim import gradient_descent, levenberg_marquardt, newton
-from tests.torch_compare import assert_close, compare_backward_tangent_with_torch, functional_twin
+from tests.torch_compare import (assert_close, compare_backward_tangent_with_torch, functional_twin,
+                                 torch_dropout_with_our_masks)
 
 TORCH_LOSSES = {MSELoss: F.mse_loss, SoftmaxCrossEntropy: F.cross_entropy,
                 BCEWithLogitsLoss: F.binary_cross_entropy_with_logits}
@@ -75,6 +78,22 @@ def test_hessian_and_hvp_equal_torchs_hessian(activation, batchnorm, loss_cls):
     assert_close(H, theirs, "Hessian", tol=1e-8)
     v = rng.standard_normal(len(H))
     assert_close(hn.hvp(model, loss, X, y, v), theirs.numpy() @ v, "Hessian-vector product", tol=1e-8)
+
+
+def test_hessian_through_train_mode_dropout_is_the_hessian_for_the_one_mask_it_drew():
+    # hn.hessian runs one forward, so it draws one mask: every column is of the same network. To give
+    # torch that mask, the draw is repeated from a copy of the generator as it was before.
+    rng = np.random.default_rng(19)
+    model, loss = hn.Sequential(Linear(3, 5, rng=rng), Tanh(), Dropout(0.4, rng=7), Linear(5, 2, rng=rng)), MSELoss()
+    X, y = _task(MSELoss, rng)
+    generator = copy.deepcopy(model[2].rng)
+    H = hn.hessian(model, loss, X, y)
+    model[2].rng = generator
+    model(X)
+    with torch_dropout_with_our_masks(model):
+        theirs = torch.autograd.functional.hessian(_torch_loss_of_vector(model, loss, X, y),
+                                                   torch.as_tensor(hn.parameters_to_vector(model)))
+    assert_close(H, theirs, "Hessian with dropout", tol=1e-8)
 
 
 def test_hessian_through_train_mode_batchnorm_couples_the_samples():
@@ -271,9 +290,9 @@ def test_levenberg_marquardt_refuses_an_objective_without_gauss_newton():
 # ---- each layer's second-order rule against torch ----------------------------------------------
 @pytest.mark.parametrize("layer", [lambda: Linear(4, 3, rng=0), lambda: Linear(4, 3, bias=False, rng=0), ReLU,
                                    lambda: LeakyReLU(0.2), GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax,
-                                   lambda: BatchNorm1d(4)],
+                                   lambda: BatchNorm1d(4), lambda: Dropout(0.4, rng=0)],
                          ids=["Linear", "Linear(bias=False)", "ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid",
-                              "Tanh", "Softmax", "BatchNorm1d"])
+                              "Tanh", "Softmax", "BatchNorm1d", "Dropout"])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("n", [2, 7])
 def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
@@ -282,7 +301,8 @@ def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
     if isinstance(module, BatchNorm1d):
         module.weight.data, module.bias.data = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
         module(rng.standard_normal((9, 4)))           # running statistics away from (0, 1), for eval mode
-    compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
+    with torch_dropout_with_our_masks(module):       # Dropout in train mode: torch is given our mask
+        compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
 
 
 def test_linear_backward_tangent_with_leading_axes_matches_torch():
