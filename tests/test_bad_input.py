@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import (BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
                             SoftmaxCrossEntropy, Tanh)
 
 
@@ -23,7 +23,7 @@ def test_wrong_feature_count_into_batchnorm_is_reported():
 
 
 @pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
-                                   BatchNorm1d(2)])
+                                   BatchNorm1d(2), LayerNorm(2), Dropout()])
 def test_backward_before_forward_is_an_error(layer):
     with pytest.raises(RuntimeError, match="before"):
         layer.backward(np.zeros((3, 2)))
@@ -35,7 +35,7 @@ def test_loss_backward_before_forward_is_an_error():
 
 
 @pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
-                                   BatchNorm1d(2)])
+                                   BatchNorm1d(2), LayerNorm(2), Dropout()])
 def test_gradient_of_the_wrong_shape_is_an_error(layer):
     y = layer(np.ones((4, 2)) + np.arange(8).reshape(4, 2))
     with pytest.raises(ValueError, match="shape of the forward output"):
@@ -114,3 +114,24 @@ def test_gelu_refuses_an_approximation_torch_does_not_have_and_names_the_argumen
 def test_dropout_refuses_a_probability_outside_0_to_1_and_names_p(p):
     with pytest.raises(ValueError, match=r"Dropout: p .* must be a finite number in \[0, 1\)"):
         Dropout(p)
+
+
+def test_layernorm_refuses_an_input_whose_last_axis_is_not_normalized_shape():
+    with pytest.raises(ValueError, match=r"LayerNorm\(normalized_shape=\(3,\)\): expected input of shape \(\*, 3\), "
+                                         r"normalised over its last axis, got \(2, 4\)"):
+        LayerNorm(3)(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"got \(3, 2\)"):
+        LayerNorm(3)(np.zeros((3, 2)))   # the right size on the wrong axis
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(normalized_shape=(3, 4)), "normalized_shape must be an int D or a 1-tuple"),
+    (dict(normalized_shape=()), "normalized_shape must be an int D or a 1-tuple"),
+    (dict(normalized_shape=0), "normalized_shape must be a positive integer"),
+    (dict(normalized_shape=2.5), "normalized_shape must be a positive integer"),
+    (dict(normalized_shape=3, eps=0.0), "eps"),
+    (dict(normalized_shape=3, elementwise_affine="yes"), "elementwise_affine"),
+])
+def test_layernorm_refuses_bad_arguments_and_names_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LayerNorm(**kwargs)

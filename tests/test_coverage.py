@@ -11,13 +11,13 @@ import numpy as np
 
 import handnet.layers
 import handnet.losses
-from handnet.layers import BatchNorm1d, Linear
+from handnet.layers import BatchNorm1d, LayerNorm, Linear
 from handnet.losses.loss import Loss
 from tests.torch_compare import (TORCH_TWINS, compare_backward_tangent_with_torch, compare_with_torch,
                                  torch_dropout_with_our_masks)
 
 # Layers whose constructor needs arguments; every other layer must be constructible as cls().
-EXAMPLES = {Linear: lambda: Linear(3, 4, rng=0), BatchNorm1d: lambda: BatchNorm1d(3)}
+EXAMPLES = {Linear: lambda: Linear(3, 4, rng=0), BatchNorm1d: lambda: BatchNorm1d(3), LayerNorm: lambda: LayerNorm(3)}
 
 
 def test_every_exported_layer_has_a_torch_twin_and_matches_it():

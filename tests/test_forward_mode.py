@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from tests.torch_compare import assert_close, functional_twin, torch_dropout_with_our_masks, torch_params
 
@@ -61,6 +61,16 @@ def test_dropout_jvp_is_the_tangent_times_the_last_mask_as_torch(train, shape):
     layer = Dropout(0.4, rng=rng).train(train)
     with torch_dropout_with_our_masks(layer):   # train mode: torch is given our mask
         compare_jvp_with_torch(layer, rng.standard_normal(shape), rng)
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (6, 5), (2, 3, 7), (5, 1)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_jvp_flows_through_each_rows_statistics_as_torch(shape, affine):
+    rng = np.random.default_rng(len(shape) + shape[-1] + affine)
+    ln = LayerNorm(shape[-1], elementwise_affine=affine)
+    if affine:
+        ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, shape[-1]), rng.standard_normal(shape[-1])
+    compare_jvp_with_torch(ln, 2 + 3 * rng.standard_normal(shape), rng)
 
 
 @pytest.mark.parametrize("n,d", [(2, 3), (5, 5), (32, 7)])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import (BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
                             SoftmaxCrossEntropy, Tanh)
 
 
@@ -34,6 +34,8 @@ def _layers(rng):
         "Softmax": Softmax(),
         "BatchNorm1d(train)": BatchNorm1d(4),
         "BatchNorm1d(eval)": BatchNorm1d(4).eval(),
+        "LayerNorm": LayerNorm(4),
+        "LayerNorm(no affine)": LayerNorm(4, elementwise_affine=False),
         "Dropout(train)": _OneMaskDropout(0.3),
         "Dropout(eval)": Dropout(0.3).eval(),
     }

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import compare_with_torch, torch_dropout_with_our_masks, torch_twin
 
 # (N, D, M): a batch of one, square, wide, narrow, tall.
@@ -63,6 +63,38 @@ def test_saturating_activation_matches_torch_on_huge_inputs(layer):
     rng = np.random.default_rng(1)
     x = np.array([[-1000.0, -40.0, 0.0, 40.0, 1000.0]])
     compare_with_torch(layer(), x, rng=rng)
+
+
+def _layernorm(d, rng, **kwargs):
+    """A LayerNorm with γ and β moved off 1 and 0 (β = 0 would make dβ the only test of dout's sum)."""
+    ln = LayerNorm(d, **kwargs)
+    if ln.elementwise_affine:
+        ln.weight.data, ln.bias.data = rng.uniform(0.5, 2.0, d), rng.standard_normal(d)
+    return ln
+
+
+# (*, D): one row, a batch, leading axes, a single feature (x̂ = 0 and y = β), a 1-D input.
+LN_SHAPES = [(1, 4), (6, 5), (2, 3, 7), (5, 1), (6,)]
+
+
+@pytest.mark.parametrize("shape", LN_SHAPES)
+@pytest.mark.parametrize("train", [True, False])
+def test_layernorm_matches_torch_over_each_row_the_same_in_train_and_eval_mode(shape, train):
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    compare_with_torch(_layernorm(shape[-1], rng).train(train), 2 + 3 * rng.standard_normal(shape), rng=rng, steps=2)
+
+
+@pytest.mark.parametrize("kwargs", [dict(elementwise_affine=False), dict(eps=1e-2), dict(eps=1e-10)])
+def test_layernorm_without_affine_or_with_another_eps_matches_torch(kwargs):
+    rng = np.random.default_rng(5)
+    compare_with_torch(_layernorm(6, rng, **kwargs), rng.standard_normal((4, 6)), rng=rng)
+
+
+def test_mlp_with_layernorm_and_gelu_matches_torch():
+    rng = np.random.default_rng(9)
+    model = hn.Sequential(Linear(6, 8, rng=rng), _layernorm(8, rng), GELU(), Linear(8, 5, rng=rng),
+                          LayerNorm((5,)), LeakyReLU(0.1), Linear(5, 3, rng=rng))
+    compare_with_torch(model, rng.standard_normal((2, 7, 6)), rng=rng, steps=2)
 
 
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.9])

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Dropout, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from handnet.optim import gradient_descent, levenberg_marquardt, newton
 from tests.torch_compare import (assert_close, compare_backward_tangent_with_torch, functional_twin,
@@ -290,19 +290,41 @@ def test_levenberg_marquardt_refuses_an_objective_without_gauss_newton():
 # ---- each layer's second-order rule against torch ----------------------------------------------
 @pytest.mark.parametrize("layer", [lambda: Linear(4, 3, rng=0), lambda: Linear(4, 3, bias=False, rng=0), ReLU,
                                    lambda: LeakyReLU(0.2), GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax,
-                                   lambda: BatchNorm1d(4), lambda: Dropout(0.4, rng=0)],
+                                   lambda: BatchNorm1d(4), lambda: LayerNorm(4), lambda: Dropout(0.4, rng=0)],
                          ids=["Linear", "Linear(bias=False)", "ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid",
-                              "Tanh", "Softmax", "BatchNorm1d", "Dropout"])
+                              "Tanh", "Softmax", "BatchNorm1d", "LayerNorm", "Dropout"])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("n", [2, 7])
 def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
     rng = np.random.default_rng(n + 10 * train)
     module = layer().train(train)
-    if isinstance(module, BatchNorm1d):
+    if isinstance(module, (BatchNorm1d, LayerNorm)):
         module.weight.data, module.bias.data = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
         module(rng.standard_normal((9, 4)))           # running statistics away from (0, 1), for eval mode
     with torch_dropout_with_our_masks(module):       # Dropout in train mode: torch is given our mask
         compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_backward_tangent_with_leading_axes_matches_torch(affine):
+    rng = np.random.default_rng(31 + affine)
+    ln = LayerNorm(5, elementwise_affine=affine)
+    if affine:
+        ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, 5), rng.standard_normal(5)
+    compare_backward_tangent_with_torch(ln, 2 + 3 * rng.standard_normal((2, 3, 5)), rng=rng)
+
+
+@pytest.mark.parametrize("loss_cls", [MSELoss, SoftmaxCrossEntropy])
+def test_hessian_through_layernorm_and_gelu_equals_torchs(loss_cls):
+    # LayerNorm couples the features of each row: moving one moves every gradient of its row.
+    rng = np.random.default_rng(20)
+    ln = LayerNorm(4)
+    ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, 4), 0.1 * rng.standard_normal(4)
+    model, loss = hn.Sequential(Linear(3, 4, rng=rng), ln, GELU(), Linear(4, 2, rng=rng)), loss_cls()
+    X, y = _task(loss_cls, rng)
+    theirs = torch.autograd.functional.hessian(_torch_loss_of_vector(model, loss, X, y),
+                                               torch.as_tensor(hn.parameters_to_vector(model)))
+    assert_close(hn.hessian(model, loss, X, y), theirs, "Hessian through LayerNorm", tol=1e-8)
 
 
 def test_linear_backward_tangent_with_leading_axes_matches_torch():

@@ -15,6 +15,7 @@ that ends most classifiers.
 from handnet.layers.batchnorm import BatchNorm1d
 from handnet.layers.dropout import Dropout
 from handnet.layers.gelu import GELU
+from handnet.layers.layernorm import LayerNorm
 from handnet.layers.leaky_relu import LeakyReLU
 from handnet.layers.linear import Linear
 from handnet.layers.relu import ReLU
@@ -23,5 +24,5 @@ from handnet.layers.softmax import Softmax
 from handnet.layers.tanh import Tanh
 from handnet.losses.softmax_cross_entropy import SoftmaxCrossEntropy
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "Dropout",
+__all__ = ["Linear", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "LayerNorm", "Dropout",
            "SoftmaxCrossEntropy"]
