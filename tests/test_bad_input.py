@@ -18,8 +18,11 @@ def test_wrong_feature_count_names_layer_position_expected_and_got():
 
 
 def test_wrong_feature_count_into_batchnorm_is_reported():
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\), got \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)"):
         BatchNorm1d(3)(np.zeros((2, 4)))
+    for shape in [(2, 4, 5), (3,), (2, 3, 4, 5)]:                  # the wrong axis 1, or too few or many axes
+        with pytest.raises(ValueError, match=rf"got \({shape[0]},"):
+            BatchNorm1d(3)(np.zeros(shape))
 
 
 @pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
@@ -44,8 +47,10 @@ def test_gradient_of_the_wrong_shape_is_an_error(layer):
 
 def test_batchnorm_in_train_mode_refuses_a_batch_of_one_but_eval_mode_accepts_it():
     bn = BatchNorm1d(3)
-    with pytest.raises(ValueError, match="more than one sample"):
-        bn(np.zeros((1, 3)))
+    for shape in [(1, 3), (1, 3, 1)]:
+        with pytest.raises(ValueError, match="more than one sample"):
+            bn(np.zeros(shape))
+    assert bn(np.arange(6.0).reshape(1, 3, 2)).shape == (1, 3, 2)   # one sample of two positions: two rows
     assert bn.eval()(np.zeros((1, 3))).shape == (1, 3)
 
 

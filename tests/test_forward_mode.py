@@ -91,6 +91,17 @@ def test_batchnorm_eval_mode_jvp_is_the_tangent_of_an_affine_map_as_torch(n, d):
     compare_jvp_with_torch(bn, rng.standard_normal((n, d)), rng)
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 6), (4, 3, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_jvp_matches_torch_in_train_and_eval_mode(shape, train):
+    rng = np.random.default_rng(sum(shape) + train)
+    bn = BatchNorm1d(shape[1])
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, shape[1]), rng.standard_normal(shape[1])
+    for _ in range(3):
+        bn(1 + 2 * rng.standard_normal((6, shape[1], 4)))
+    compare_jvp_with_torch(bn.train(train), 2 + 3 * rng.standard_normal(shape), rng)
+
+
 def _mlp(rng, batchnorm=True):
     layers = [Linear(5, 6, rng=rng)] + ([BatchNorm1d(6)] if batchnorm else []) + [
         Tanh(), Linear(6, 4, rng=rng), ReLU(), Linear(4, 3, rng=rng), Softmax()]

@@ -52,6 +52,14 @@ def test_every_layer_passes_gradcheck(name, fast):
     assert hn.gradcheck(layer, x, fast=fast, rng=rng)
 
 
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_passes_gradcheck(train):
+    rng = np.random.default_rng(13)
+    bn = BatchNorm1d(3)
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    assert hn.gradcheck(bn.train(train), rng.standard_normal((2, 3, 4)), rng=rng)
+
+
 def test_gradcheck_passes_on_a_whole_network():
     rng = np.random.default_rng(2)
     model = hn.Sequential(Linear(5, 6, rng=rng), BatchNorm1d(6), Tanh(), Linear(6, 3, rng=rng), Softmax())

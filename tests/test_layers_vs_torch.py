@@ -181,6 +181,43 @@ def test_batchnorm_eval_mode_matches_torch_with_trained_running_stats(n, d):
     compare_with_torch(bn, rng.standard_normal((n, d)), rng=rng, steps=2)
 
 
+# (N, D, L): a batch of one with several positions, one position, square, long.
+BN_NDL_SHAPES = [(1, 3, 6), (5, 4, 1), (4, 3, 4), (8, 2, 9)]
+
+
+@pytest.mark.parametrize("shape", BN_NDL_SHAPES)
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_on_N_D_L_matches_torch_over_N_and_L_including_running_stats_over_steps(shape, momentum):
+    # torch's running variance is unbiased with the N·L values of each feature: N·L/(N·L − 1).
+    rng = np.random.default_rng(sum(shape))
+    bn = BatchNorm1d(shape[1], momentum=momentum)
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2.0, shape[1]), rng.standard_normal(shape[1])
+    compare_with_torch(bn, 2 + 3 * rng.standard_normal(shape), rng=rng, steps=4)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 1)] + BN_NDL_SHAPES)
+def test_batchnorm_on_N_D_L_in_eval_mode_matches_torch_with_trained_running_stats(shape):
+    rng = np.random.default_rng(sum(shape) + 1)
+    bn = BatchNorm1d(shape[1])
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2.0, shape[1]), rng.standard_normal(shape[1])
+    for _ in range(3):
+        bn(1 + 2 * rng.standard_normal((6, shape[1], 5)))
+    bn.eval()
+    compare_with_torch(bn, rng.standard_normal(shape), rng=rng, steps=2)
+
+
+def test_batchnorm_on_N_D_L_is_batchnorm_on_its_N_L_rows():
+    # The reading the docstring gives: every position of every sample is a row of the batch.
+    rng = np.random.default_rng(12)
+    x, dout = rng.standard_normal((4, 3, 5)), rng.standard_normal((4, 3, 5))
+    as_rows = lambda a: a.transpose(0, 2, 1).reshape(-1, 3)                 # (N, D, L) -> (N·L, D)
+    three, two = BatchNorm1d(3), BatchNorm1d(3)
+    np.testing.assert_allclose(as_rows(three(x)), two(as_rows(x)), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(as_rows(three.backward(dout)), two.backward(as_rows(dout)), rtol=1e-13, atol=1e-14)
+    for name, value in three.state_dict().items():
+        np.testing.assert_allclose(value, two.state_dict()[name], rtol=1e-14, atol=1e-15)
+
+
 def test_mlp_with_batchnorm_matches_torch_in_train_and_eval_mode():
     rng = np.random.default_rng(4)
     model = hn.Sequential(Linear(6, 8, rng=rng), BatchNorm1d(8), ReLU(), Linear(8, 5, rng=rng), Tanh(),

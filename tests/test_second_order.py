@@ -305,6 +305,16 @@ def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
         compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 6), (4, 3, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_backward_tangent_equals_torch_jvp_of_vjp(shape, train):
+    rng = np.random.default_rng(sum(shape) + 10 * train)
+    bn = BatchNorm1d(shape[1])
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, shape[1]), rng.standard_normal(shape[1])
+    bn(rng.standard_normal((7, shape[1], 3)))            # running statistics away from (0, 1), for eval mode
+    compare_backward_tangent_with_torch(bn.train(train), 1 + 2 * rng.standard_normal(shape), rng=rng)
+
+
 @pytest.mark.parametrize("affine", [True, False])
 def test_layernorm_backward_tangent_with_leading_axes_matches_torch(affine):
     rng = np.random.default_rng(31 + affine)
