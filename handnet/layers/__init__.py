@@ -4,7 +4,8 @@ The contract every class here follows (see ``handnet.module``): ``forward`` cach
 ``backward`` needs; ``backward(dout)`` takes ∂L/∂y of the last forward's output, returns
 ∂L/∂x, and writes each parameter's ``.grad``; nothing here changes a parameter's value.
 Each docstring gives the forward formula, the backward formula, the shapes and the cache.
-Shapes use one set of letters: N batch, D input features, M output features, C classes.
+Shapes use one set of letters: N batch, D input features, M output features, C classes,
+L positions (BatchNorm1d's (N, D, L)).
 Every layer keeps the floating dtype of its input (float32 in, float32 out).
 
 ``SoftmaxCrossEntropy`` is a loss (``ce(logits, target) -> float``, ``ce.backward() -> dlogits``)
