@@ -69,7 +69,8 @@ def bce_with_logits(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 # fraction, which converges fast there:
 #     erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
 # Measured against 50-digit arithmetic on [−30, 30]: erf within 2 units in the last place, erfc
-# within 3 (a relative 4.4e-16) wherever it is a normal float.
+# within 2 below 4 and 4 above (a relative 5.2e-16, as close as math.erfc) wherever it is a
+# normal float.
 _STEP = 1 / 32          # spacing of the centres (a power of 2, so c and h = x − c are exact)
 _SPLIT = 4.0            # the series below, the continued fraction above
 _TERMS = 10             # K, the powers h¹ … hᴷ
