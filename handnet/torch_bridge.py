@@ -100,7 +100,7 @@ def _sequential_from_torch(t, Sequential, *children):
 
 
 # Each row: handnet class, torch.nn class name, handnet -> torch, torch -> handnet.
-TRANSLATIONS: tuple[Translation, ...] = tuple(row for row in [
+TRANSLATIONS: tuple[Translation, ...] = (
     Translation(layers.Linear, "Linear",
                 lambda m, Linear: Linear(m.in_features, m.out_features, bias=m.bias is not None),
                 lambda t, Linear: Linear(t.in_features, t.out_features, bias=t.bias is not None)),
@@ -113,18 +113,17 @@ TRANSLATIONS: tuple[Translation, ...] = tuple(row for row in [
                 _batchnorm_from_torch),
     Translation(Sequential, "Sequential", lambda m, Sequential, *children: Sequential(*children),
                 _sequential_from_torch),
-    # Layers still being written: each row takes effect once handnet.layers exports its class.
-    Translation(getattr(layers, "Dropout", None), "Dropout",
+    Translation(layers.Dropout, "Dropout",
                 lambda m, Dropout: Dropout(p=m.p), lambda t, Dropout: Dropout(p=t.p)),
-    Translation(getattr(layers, "LeakyReLU", None), "LeakyReLU",
+    Translation(layers.LeakyReLU, "LeakyReLU",
                 lambda m, LeakyReLU: LeakyReLU(negative_slope=m.negative_slope),
                 lambda t, LeakyReLU: LeakyReLU(negative_slope=t.negative_slope)),
-    Translation(getattr(layers, "GELU", None), "GELU",
+    Translation(layers.GELU, "GELU",
                 lambda m, GELU: GELU(approximate=m.approximate), lambda t, GELU: GELU(approximate=t.approximate)),
-    Translation(getattr(layers, "LayerNorm", None), "LayerNorm",
+    Translation(layers.LayerNorm, "LayerNorm",
                 lambda m, LayerNorm: LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine),
                 _layernorm_from_torch),
-] if row.handnet is not None)
+)
 
 
 def to_torch(model: Module, dtype: torch.dtype | np.dtype | str | None = None) -> torch.nn.Module:

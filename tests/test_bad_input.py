@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                            SoftmaxCrossEntropy, Tanh)
 from handnet.losses import BCEWithLogitsLoss, MSELoss
 
 
@@ -18,11 +19,15 @@ def test_wrong_feature_count_names_layer_position_expected_and_got():
 
 
 def test_wrong_feature_count_into_batchnorm_is_reported():
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\), got \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)"):
         BatchNorm1d(3)(np.zeros((2, 4)))
+    for shape in [(2, 4, 5), (3,), (2, 3, 4, 5)]:                  # the wrong axis 1, or too few or many axes
+        with pytest.raises(ValueError, match=rf"got \({shape[0]},"):
+            BatchNorm1d(3)(np.zeros(shape))
 
 
-@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
+                                   BatchNorm1d(2), LayerNorm(2), Dropout()])
 def test_backward_before_forward_is_an_error(layer):
     with pytest.raises(RuntimeError, match="before"):
         layer.backward(np.zeros((3, 2)))
@@ -33,7 +38,8 @@ def test_loss_backward_before_forward_is_an_error():
         SoftmaxCrossEntropy().backward()
 
 
-@pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(2)])
+@pytest.mark.parametrize("layer", [Linear(2, 3), ReLU(), LeakyReLU(), GELU(), Sigmoid(), Tanh(), Softmax(),
+                                   BatchNorm1d(2), LayerNorm(2), Dropout()])
 def test_gradient_of_the_wrong_shape_is_an_error(layer):
     y = layer(np.ones((4, 2)) + np.arange(8).reshape(4, 2))
     with pytest.raises(ValueError, match="shape of the forward output"):
@@ -42,8 +48,10 @@ def test_gradient_of_the_wrong_shape_is_an_error(layer):
 
 def test_batchnorm_in_train_mode_refuses_a_batch_of_one_but_eval_mode_accepts_it():
     bn = BatchNorm1d(3)
-    with pytest.raises(ValueError, match="more than one sample"):
-        bn(np.zeros((1, 3)))
+    for shape in [(1, 3), (1, 3, 1)]:
+        with pytest.raises(ValueError, match="more than one sample"):
+            bn(np.zeros(shape))
+    assert bn(np.arange(6.0).reshape(1, 3, 2)).shape == (1, 3, 2)   # one sample of two positions: two rows
     assert bn.eval()(np.zeros((1, 3))).shape == (1, 3)
 
 
@@ -121,3 +129,42 @@ def test_batchnorm_rejects_bad_arguments(kwargs):
 def test_sequential_rejects_non_modules():
     with pytest.raises(TypeError, match="argument 1"):
         hn.Sequential(Linear(2, 2), np.tanh)
+
+
+@pytest.mark.parametrize("slope", [np.nan, np.inf, "0.1", None, True])
+def test_leaky_relu_refuses_a_slope_that_is_not_a_finite_number(slope):
+    with pytest.raises(ValueError, match="LeakyReLU: negative_slope must be a finite real number"):
+        LeakyReLU(slope)
+
+
+@pytest.mark.parametrize("approximate", ["exact", "Tanh", None, ""])
+def test_gelu_refuses_an_approximation_torch_does_not_have_and_names_the_argument(approximate):
+    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh'"):
+        GELU(approximate)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, np.nan, "0.5", None])
+def test_dropout_refuses_a_probability_outside_0_to_1_and_names_p(p):
+    with pytest.raises(ValueError, match=r"Dropout: p .* must be a finite number in \[0, 1\)"):
+        Dropout(p)
+
+
+def test_layernorm_refuses_an_input_whose_last_axis_is_not_normalized_shape():
+    with pytest.raises(ValueError, match=r"LayerNorm\(normalized_shape=\(3,\)\): expected input of shape \(\*, 3\), "
+                                         r"normalised over its last axis, got \(2, 4\)"):
+        LayerNorm(3)(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"got \(3, 2\)"):
+        LayerNorm(3)(np.zeros((3, 2)))   # the right size on the wrong axis
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(normalized_shape=(3, 4)), "normalized_shape must be an int D or a 1-tuple"),
+    (dict(normalized_shape=()), "normalized_shape must be an int D or a 1-tuple"),
+    (dict(normalized_shape=0), "normalized_shape must be a positive integer"),
+    (dict(normalized_shape=2.5), "normalized_shape must be a positive integer"),
+    (dict(normalized_shape=3, eps=0.0), "eps"),
+    (dict(normalized_shape=3, elementwise_affine="yes"), "elementwise_affine"),
+])
+def test_layernorm_refuses_bad_arguments_and_names_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LayerNorm(**kwargs)

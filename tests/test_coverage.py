@@ -1,4 +1,8 @@
-"""Coverage: every exported layer and loss is compared with torch, so a new one cannot slip in unchecked."""
+"""Coverage: every exported layer and loss is compared with torch, so a new one cannot slip in unchecked.
+
+Each comparison runs inside ``torch_dropout_with_our_masks``, which gives torch's dropout in train
+mode the mask ours drew (it would draw another) and changes nothing for the other layers.
+"""
 
 import pathlib
 import re
@@ -7,12 +11,13 @@ import numpy as np
 
 import handnet.layers
 import handnet.losses
-from handnet.layers import BatchNorm1d, Linear
+from handnet.layers import BatchNorm1d, LayerNorm, Linear
 from handnet.losses.loss import Loss
-from tests.torch_compare import TORCH_TWINS, compare_backward_tangent_with_torch, compare_with_torch
+from tests.torch_compare import (TORCH_TWINS, compare_backward_tangent_with_torch, compare_with_torch,
+                                 torch_dropout_with_our_masks)
 
 # Layers whose constructor needs arguments; every other layer must be constructible as cls().
-EXAMPLES = {Linear: lambda: Linear(3, 4, rng=0), BatchNorm1d: lambda: BatchNorm1d(3)}
+EXAMPLES = {Linear: lambda: Linear(3, 4, rng=0), BatchNorm1d: lambda: BatchNorm1d(3), LayerNorm: lambda: LayerNorm(3)}
 
 
 def test_every_exported_layer_has_a_torch_twin_and_matches_it():
@@ -23,7 +28,8 @@ def test_every_exported_layer_has_a_torch_twin_and_matches_it():
     assert not missing, f"layers with no torch twin in tests/torch_compare.py: {missing}"
     for cls in layers:
         layer = EXAMPLES.get(cls, cls)()
-        compare_with_torch(layer, rng.standard_normal((5, 3)), rng=rng)
+        with torch_dropout_with_our_masks(layer):
+            compare_with_torch(layer, rng.standard_normal((5, 3)), rng=rng)
 
 
 def _exported_layers():
@@ -36,15 +42,18 @@ def test_every_exported_layer_has_a_jvp_that_matches_torch_func_jvp():
 
     rng = np.random.default_rng(1)
     for cls in _exported_layers():
-        compare_jvp_with_torch(EXAMPLES.get(cls, cls)(), rng.standard_normal((5, 3)), rng)
+        layer = EXAMPLES.get(cls, cls)()
+        with torch_dropout_with_our_masks(layer):
+            compare_jvp_with_torch(layer, rng.standard_normal((5, 3)), rng)
 
 
 def test_every_exported_layer_has_a_second_order_rule_that_matches_torch_forward_over_reverse():
     rng = np.random.default_rng(2)
     for cls in _exported_layers():
         for train in (True, False):
-            compare_backward_tangent_with_torch(EXAMPLES.get(cls, cls)().train(train), rng.standard_normal((5, 3)),
-                                                rng=rng)
+            layer = EXAMPLES.get(cls, cls)().train(train)
+            with torch_dropout_with_our_masks(layer):
+                compare_backward_tangent_with_torch(layer, rng.standard_normal((5, 3)), rng=rng)
 
 
 def test_every_exported_network_loss_has_its_jvp_and_hvp_compared_with_torch():

@@ -30,5 +30,5 @@ def test_docstring_has_forward_backward_and_shapes_blocks(cls):
 
 def test_every_exported_layer_and_network_loss_is_covered():
     names = {cls.__name__ for cls in DOCUMENTED}
-    assert {"Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "SoftmaxCrossEntropy", "MSELoss",
-            "BCEWithLogitsLoss"} <= names
+    assert {"Linear", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d", "LayerNorm", "Dropout",
+            "SoftmaxCrossEntropy", "MSELoss", "BCEWithLogitsLoss"} <= names

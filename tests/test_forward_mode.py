@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
-from tests.torch_compare import assert_close, functional_twin, torch_params
+from tests.torch_compare import assert_close, functional_twin, torch_dropout_with_our_masks, torch_params
 
 
 def compare_jvp_with_torch(module: hn.Module, x: np.ndarray, rng: np.random.Generator) -> None:
@@ -52,11 +52,31 @@ def test_linear_jvp_with_leading_axes_matches_torch():
     compare_jvp_with_torch(Linear(4, 3, rng=rng), rng.standard_normal((2, 5, 4)), rng)
 
 
-@pytest.mark.parametrize("layer", [ReLU, Sigmoid, Tanh, Softmax])
+@pytest.mark.parametrize("layer", [ReLU, LeakyReLU, GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax],
+                         ids=["ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid", "Tanh", "Softmax"])
 @pytest.mark.parametrize("shape", [(1, 4), (6, 3), (2, 3, 5)])
 def test_activation_jvp_matches_torch(layer, shape):
     rng = np.random.default_rng(shape[-1])
     compare_jvp_with_torch(layer(), 3 * rng.standard_normal(shape), rng)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 5)])
+def test_dropout_jvp_is_the_tangent_times_the_last_mask_as_torch(train, shape):
+    rng = np.random.default_rng(len(shape) + train)
+    layer = Dropout(0.4, rng=rng).train(train)
+    with torch_dropout_with_our_masks(layer):   # train mode: torch is given our mask
+        compare_jvp_with_torch(layer, rng.standard_normal(shape), rng)
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (6, 5), (2, 3, 7), (5, 1)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_jvp_flows_through_each_rows_statistics_as_torch(shape, affine):
+    rng = np.random.default_rng(len(shape) + shape[-1] + affine)
+    ln = LayerNorm(shape[-1], elementwise_affine=affine)
+    if affine:
+        ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, shape[-1]), rng.standard_normal(shape[-1])
+    compare_jvp_with_torch(ln, 2 + 3 * rng.standard_normal(shape), rng)
 
 
 @pytest.mark.parametrize("n,d", [(2, 3), (5, 5), (32, 7)])
@@ -75,6 +95,17 @@ def test_batchnorm_eval_mode_jvp_is_the_tangent_of_an_affine_map_as_torch(n, d):
         bn(1 + 2 * rng.standard_normal((8, d)))
     bn.eval()
     compare_jvp_with_torch(bn, rng.standard_normal((n, d)), rng)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 6), (4, 3, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_jvp_matches_torch_in_train_and_eval_mode(shape, train):
+    rng = np.random.default_rng(sum(shape) + train)
+    bn = BatchNorm1d(shape[1])
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, shape[1]), rng.standard_normal(shape[1])
+    for _ in range(3):
+        bn(1 + 2 * rng.standard_normal((6, shape[1], 4)))
+    compare_jvp_with_torch(bn.train(train), 2 + 3 * rng.standard_normal(shape), rng)
 
 
 def _mlp(rng, batchnorm=True):

@@ -4,7 +4,21 @@ import numpy as np
 import pytest
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, SoftmaxCrossEntropy, Tanh
+from handnet.layers import (BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                            SoftmaxCrossEntropy, Tanh)
+
+
+class _OneMaskDropout(Dropout):
+    """Dropout that draws the same mask at every forward: its generator is reseeded each time.
+
+    gradcheck runs the forward many times, and a fresh mask each time would make every probe a
+    different function. With the mask fixed it checks the derivatives given the mask, which is
+    what backward, jvp and the second-order rule claim.
+    """
+
+    def forward(self, x):
+        self.rng = np.random.default_rng(0)
+        return super().forward(x)
 
 
 def _layers(rng):
@@ -12,11 +26,18 @@ def _layers(rng):
         "Linear": Linear(4, 3, rng=rng),
         "Linear(bias=False)": Linear(4, 3, bias=False, rng=rng),
         "ReLU": ReLU(),
+        "LeakyReLU": LeakyReLU(0.1),
+        "GELU": GELU(),
+        "GELU(tanh)": GELU("tanh"),
         "Sigmoid": Sigmoid(),
         "Tanh": Tanh(),
         "Softmax": Softmax(),
         "BatchNorm1d(train)": BatchNorm1d(4),
         "BatchNorm1d(eval)": BatchNorm1d(4).eval(),
+        "LayerNorm": LayerNorm(4),
+        "LayerNorm(no affine)": LayerNorm(4, elementwise_affine=False),
+        "Dropout(train)": _OneMaskDropout(0.3),
+        "Dropout(eval)": Dropout(0.3).eval(),
     }
 
 
@@ -26,9 +47,17 @@ def test_every_layer_passes_gradcheck(name, fast):
     rng = np.random.default_rng(1)
     layer = _layers(rng)[name]
     x = rng.standard_normal((5, 4))
-    if name == "ReLU":
+    if name in ("ReLU", "LeakyReLU"):
         x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink, where the derivative does not exist
     assert hn.gradcheck(layer, x, fast=fast, rng=rng)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_passes_gradcheck(train):
+    rng = np.random.default_rng(13)
+    bn = BatchNorm1d(3)
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    assert hn.gradcheck(bn.train(train), rng.standard_normal((2, 3, 4)), rng=rng)
 
 
 def test_gradcheck_passes_on_a_whole_network():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import torch_twin
 
 
@@ -103,7 +103,8 @@ def test_parameters_start_uniform_within_one_over_sqrt_fan_in_like_torch():
     assert abs(w.mean()) < 0.01 * bound  # centred: the mean of 120,000 draws is within ~0.002·bound
 
 
-@pytest.mark.parametrize("layer", [Linear(3, 3), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm1d(3)])
+@pytest.mark.parametrize("layer", [Linear(3, 3), ReLU(), LeakyReLU(), GELU(), GELU("tanh"), Sigmoid(), Tanh(),
+                                   Softmax(), BatchNorm1d(3), LayerNorm(3), Dropout(0.3)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_layer_keeps_the_input_float_dtype(layer, dtype):
     x = np.random.default_rng(4).standard_normal((4, 3)).astype(dtype)
@@ -128,6 +129,9 @@ def test_repr_reads_like_torchs():
     text = repr(hn.Sequential(Linear(2, 3), BatchNorm1d(3)))
     assert "(0): Linear(in_features=2, out_features=3, bias=True)" in text
     assert "(1): BatchNorm1d(3, eps=1e-05, momentum=0.1)" in text
+    assert repr(LayerNorm(5)) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True)"
+    assert repr(GELU("tanh")) == "GELU(approximate='tanh')" and repr(LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+    assert repr(Dropout(0.3)) == "Dropout(p=0.3)"   # torch adds inplace=False, which handnet has no use for
 
 
 def test_relu_keeps_nan_as_torch_does_so_a_broken_network_is_not_hidden():

@@ -5,10 +5,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, GELU, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from tests.torch_compare import compare_backward_tangent_with_torch, compare_with_torch
 
-ACTIVATIONS = [ReLU, Sigmoid, Tanh]
+ACTIVATIONS = [ReLU, LeakyReLU, GELU, lambda: GELU("tanh"), Sigmoid, Tanh]
 
 
 @st.composite
@@ -33,13 +33,13 @@ def networks(draw):
 def well_posed(model: hn.Sequential, x: np.ndarray) -> bool:
     """False when a derivative is not defined, so that two correct libraries may disagree.
 
-    That is a ReLU input at its kink (|x| < 1e-9: torch and we both take the derivative 0 there,
-    but rounding decides which side of 0 a value falls), or a feature that is constant over the
+    That is a ReLU or LeakyReLU input at its kink (|x| < 1e-9: torch and we both take the slope
+    of the left side there, but rounding decides which side of 0 a value falls), or a feature that is constant over the
     batch entering BatchNorm in train mode (x̂ = 0/√ε, the same situation one layer later).
     Random networks of width 1 produce both when a ReLU is dead on the whole batch.
     """
     for layer in model:
-        if isinstance(layer, ReLU) and np.any(np.abs(x) < 1e-9):
+        if isinstance(layer, (ReLU, LeakyReLU)) and np.any(np.abs(x) < 1e-9):
             return False
         if isinstance(layer, BatchNorm1d) and layer.training and np.any(x.std(axis=0) < 1e-6):
             return False

@@ -1,16 +1,19 @@
 """Second order for networks: exact Hessian-vector products, Hessians and Gauss–Newton matrices
 against torch in float64, their identities, and Newton and Levenberg–Marquardt on a network."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import handnet as hn
-from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Softmax, Tanh
+from handnet.layers import BatchNorm1d, Dropout, GELU, LayerNorm, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from handnet.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 from handnet.optim import gradient_descent, levenberg_marquardt, newton
-from tests.torch_compare import assert_close, compare_backward_tangent_with_torch, functional_twin
+from tests.torch_compare import (assert_close, compare_backward_tangent_with_torch, functional_twin,
+                                 torch_dropout_with_our_masks)
 
 TORCH_LOSSES = {MSELoss: F.mse_loss, SoftmaxCrossEntropy: F.cross_entropy,
                 BCEWithLogitsLoss: F.binary_cross_entropy_with_logits}
@@ -41,7 +44,7 @@ def _task(loss_cls, rng, n=8, d=3, out=2):
     return X, rng.standard_normal((n, out))
 
 
-ACTIVATIONS = [ReLU, Tanh, Sigmoid]
+ACTIVATIONS = [ReLU, Tanh, Sigmoid, LeakyReLU, GELU]
 
 
 def _mlp(rng, activation, batchnorm=None, d=3, hidden=4, out=2):
@@ -75,6 +78,22 @@ def test_hessian_and_hvp_equal_torchs_hessian(activation, batchnorm, loss_cls):
     assert_close(H, theirs, "Hessian", tol=1e-8)
     v = rng.standard_normal(len(H))
     assert_close(hn.hvp(model, loss, X, y, v), theirs.numpy() @ v, "Hessian-vector product", tol=1e-8)
+
+
+def test_hessian_through_train_mode_dropout_is_the_hessian_for_the_one_mask_it_drew():
+    # hn.hessian runs one forward, so it draws one mask: every column is of the same network. To give
+    # torch that mask, the draw is repeated from a copy of the generator as it was before.
+    rng = np.random.default_rng(19)
+    model, loss = hn.Sequential(Linear(3, 5, rng=rng), Tanh(), Dropout(0.4, rng=7), Linear(5, 2, rng=rng)), MSELoss()
+    X, y = _task(MSELoss, rng)
+    generator = copy.deepcopy(model[2].rng)
+    H = hn.hessian(model, loss, X, y)
+    model[2].rng = generator
+    model(X)
+    with torch_dropout_with_our_masks(model):
+        theirs = torch.autograd.functional.hessian(_torch_loss_of_vector(model, loss, X, y),
+                                                   torch.as_tensor(hn.parameters_to_vector(model)))
+    assert_close(H, theirs, "Hessian with dropout", tol=1e-8)
 
 
 def test_hessian_through_train_mode_batchnorm_couples_the_samples():
@@ -281,17 +300,52 @@ def test_levenberg_marquardt_refuses_an_objective_without_gauss_newton():
 
 # ---- each layer's second-order rule against torch ----------------------------------------------
 @pytest.mark.parametrize("layer", [lambda: Linear(4, 3, rng=0), lambda: Linear(4, 3, bias=False, rng=0), ReLU,
-                                   Sigmoid, Tanh, Softmax, lambda: BatchNorm1d(4)],
-                         ids=["Linear", "Linear(bias=False)", "ReLU", "Sigmoid", "Tanh", "Softmax", "BatchNorm1d"])
+                                   lambda: LeakyReLU(0.2), GELU, lambda: GELU("tanh"), Sigmoid, Tanh, Softmax,
+                                   lambda: BatchNorm1d(4), lambda: LayerNorm(4), lambda: Dropout(0.4, rng=0)],
+                         ids=["Linear", "Linear(bias=False)", "ReLU", "LeakyReLU", "GELU", "GELU(tanh)", "Sigmoid",
+                              "Tanh", "Softmax", "BatchNorm1d", "LayerNorm", "Dropout"])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("n", [2, 7])
 def test_layer_backward_tangent_equals_torch_jvp_of_vjp(layer, train, n):
     rng = np.random.default_rng(n + 10 * train)
     module = layer().train(train)
-    if isinstance(module, BatchNorm1d):
+    if isinstance(module, (BatchNorm1d, LayerNorm)):
         module.weight.data, module.bias.data = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
         module(rng.standard_normal((9, 4)))           # running statistics away from (0, 1), for eval mode
-    compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
+    with torch_dropout_with_our_masks(module):       # Dropout in train mode: torch is given our mask
+        compare_backward_tangent_with_torch(module, 1 + 2 * rng.standard_normal((n, 4)), rng=rng)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 6), (4, 3, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_N_D_L_backward_tangent_equals_torch_jvp_of_vjp(shape, train):
+    rng = np.random.default_rng(sum(shape) + 10 * train)
+    bn = BatchNorm1d(shape[1])
+    bn.weight.data, bn.bias.data = rng.uniform(0.5, 2, shape[1]), rng.standard_normal(shape[1])
+    bn(rng.standard_normal((7, shape[1], 3)))            # running statistics away from (0, 1), for eval mode
+    compare_backward_tangent_with_torch(bn.train(train), 1 + 2 * rng.standard_normal(shape), rng=rng)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_backward_tangent_with_leading_axes_matches_torch(affine):
+    rng = np.random.default_rng(31 + affine)
+    ln = LayerNorm(5, elementwise_affine=affine)
+    if affine:
+        ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, 5), rng.standard_normal(5)
+    compare_backward_tangent_with_torch(ln, 2 + 3 * rng.standard_normal((2, 3, 5)), rng=rng)
+
+
+@pytest.mark.parametrize("loss_cls", [MSELoss, SoftmaxCrossEntropy])
+def test_hessian_through_layernorm_and_gelu_equals_torchs(loss_cls):
+    # LayerNorm couples the features of each row: moving one moves every gradient of its row.
+    rng = np.random.default_rng(20)
+    ln = LayerNorm(4)
+    ln.weight.data, ln.bias.data = rng.uniform(0.5, 2, 4), 0.1 * rng.standard_normal(4)
+    model, loss = hn.Sequential(Linear(3, 4, rng=rng), ln, GELU(), Linear(4, 2, rng=rng)), loss_cls()
+    X, y = _task(loss_cls, rng)
+    theirs = torch.autograd.functional.hessian(_torch_loss_of_vector(model, loss, X, y),
+                                               torch.as_tensor(hn.parameters_to_vector(model)))
+    assert_close(hn.hessian(model, loss, X, y), theirs, "Hessian through LayerNorm", tol=1e-8)
 
 
 def test_linear_backward_tangent_with_leading_axes_matches_torch():

@@ -177,20 +177,11 @@ def test_fit_starts_again_and_reseeds():
 
 # ---- dropout --------------------------------------------------------------------------------
 def test_dropout_trains_and_is_off_when_predicting():
-    if getattr(handnet.layers, "Dropout", None) is None:
-        pytest.skip("handnet.layers.Dropout is being added on another branch; this test runs once it lands")
     X, y = iris()
     model = MLPClassifier((16,), dropout=0.2, learning_rate_init=0.01, max_iter=200, random_state=0).fit(X, y)
     assert any(isinstance(m, handnet.layers.Dropout) for m in model.model_.modules())
     np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(X))   # eval mode: no randomness
     assert model.score(X, y) > 0.8
-
-
-def test_dropout_without_the_dropout_layer_is_a_clear_error():
-    if getattr(handnet.layers, "Dropout", None) is not None:
-        pytest.skip("handnet.layers.Dropout exists: test_dropout_trains_and_is_off_when_predicting uses it")
-    with pytest.raises(ImportError, match="needs handnet.layers.Dropout"):
-        MLPClassifier(dropout=0.5).fit(*iris())
 
 
 def test_dropout_with_a_full_batch_solver_is_refused():

@@ -16,6 +16,9 @@ own scale. A real error in a gradient of the size of the others cannot hide belo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -90,6 +93,40 @@ def compare_with_torch(module: hn.Module, x: np.ndarray, *, rng: np.random.Gener
             assert_close(ours, torchs, what, tol, zero_atol=1e-12 * scale)
         for p in theirs.values():
             p.grad = None
+
+
+@contextmanager
+def torch_dropout_with_our_masks(model: hn.Module) -> Iterator[None]:
+    """Inside, torch's dropout in train mode uses the masks our Dropout layers drew at their last forward.
+
+    torch's ``F.dropout`` draws its own mask and cannot be handed one, so in train mode the two
+    libraries would compute two different random functions. Given the mask, (inverted) dropout
+    is the function x ↦ x ⊙ keep / (1 − p); here ``F.dropout``, which ``nn.Dropout`` calls, is
+    replaced by exactly that, in torch ops, so that torch's autograd and torch.func differentiate
+    it, with the p of torch's twin (translated by the bridge) and the keep pattern of ours.
+    ``test_torch_dropout_is_x_times_keep_over_one_minus_p`` checks that torch's own dropout has
+    this form. In eval mode torch's dropout is left as it is, the identity.
+
+    The k-th train-mode dropout torch runs in a forward pass is given the mask of our k-th
+    Dropout (in ``modules()`` order) whose last forward ran in train mode; so our forward must
+    come first, as in every helper here. Models without a Dropout are unaffected.
+    """
+    calls = [0]
+    original = torch.nn.functional.dropout
+
+    def dropout(input, p=0.5, training=True, inplace=False):
+        if not training:
+            return original(input, p, training, inplace)
+        ours = [m for m in model.modules() if isinstance(m, hn.layers.Dropout) and m.mask is not None]
+        layer = ours[calls[0] % len(ours)]
+        calls[0] += 1
+        return input * torch.as_tensor(layer.mask != 0) / (1 - p)
+
+    torch.nn.functional.dropout = dropout
+    try:
+        yield
+    finally:
+        torch.nn.functional.dropout = original
 
 
 def torch_loss(torch_fn, pred: np.ndarray, target) -> tuple[float, torch.Tensor]:

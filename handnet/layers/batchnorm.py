@@ -1,4 +1,4 @@
-"""Batch normalisation over the batch axis of (N, D) inputs."""
+"""Batch normalisation over the batch axis of (N, D) inputs, and over N and L of (N, D, L) inputs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from handnet.parameter import Parameter
 
 class BatchNorm1d(Module):
     """Normalise each feature over the batch, then scale and shift it.
+
+    The batch is a set of rows, one number per feature each: the N rows of an (N, D) input, or,
+    for an (N, D, L) input (L positions per sample, torch's (N, C, L)), the N·L rows x[n, :, l],
+    every position of every sample. Below, N counts the rows, and each sum over n runs over all
+    of them; nothing else changes.
 
     Forward (train mode): per feature d, over the N rows of the batch,
         μ = (1/N) Σₙ xₙ                    batch mean
@@ -64,15 +69,16 @@ class BatchNorm1d(Module):
     moves every sample's gradient.
 
     Shapes:
-        x, y: (N, D) with D = num_features. Train mode needs N > 1 (a variance of one value
-        says nothing), as in PyTorch.
+        x, y: (N, D) or (N, D, L), with D = num_features, as in PyTorch. Train mode needs more
+        than one row (N > 1, or N·L > 1): a variance of one value says nothing.
 
     Attributes:
         weight (γ), bias (β): Parameters (D,), starting at 1 and 0.
         running_mean, running_var: buffers (D,), starting at 0 and 1.
         num_batches_tracked: buffer, a 0-d int64 count of training batches seen.
 
-    Cached by forward: ``x_hat``, ``inv_std`` (= s) and whether it ran in train mode.
+    Cached by forward: ``x_hat`` (as rows: (N, D), or (N·L, D) for an (N, D, L) input),
+    ``inv_std`` (= s), whether it ran in train mode, and ``input_shape``.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
@@ -92,32 +98,35 @@ class BatchNorm1d(Module):
         self.x_hat = None
         self.inv_std = None
         self.used_batch_stats = None
+        self.input_shape = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "BatchNorm1d")
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, {self.num_features}), "
-                             f"got {x.shape}")
+        d = self.num_features
+        if x.ndim not in (2, 3) or x.shape[1] != d:
+            raise ValueError(f"BatchNorm1d({d}): expected input of shape (N, {d}) or (N, {d}, L), got {x.shape}")
         gamma, beta = self._affine_as(x.dtype)
-        n = x.shape[0]
+        rows = _as_rows(x)                           # (N, D), or (N·L, D)
+        n = rows.shape[0]
         if self.training:
             if n < 2:
-                raise ValueError(f"BatchNorm1d({self.num_features}): train mode needs more than one sample per "
-                                 f"batch to estimate a variance, got input of shape {x.shape}; use eval() to "
-                                 f"run on single samples")
+                raise ValueError(f"BatchNorm1d({d}): train mode needs more than one sample per batch (for input "
+                                 f"(N, {d}, L), more than one of the N·L positions) to estimate a variance, got "
+                                 f"input of shape {x.shape}; use eval() to run on single samples")
             # Refused before the running statistics move: one NaN batch would make them NaN for good.
-            check_finite(x, f"BatchNorm1d({self.num_features})", "input in train mode")
-            mean, var = batch_mean_and_variance(x, f"BatchNorm1d({self.num_features})")   # (D,) each, float64
+            check_finite(x, f"BatchNorm1d({d})", "input in train mode")
+            mean, var = batch_mean_and_variance(rows, f"BatchNorm1d({d})")   # (D,) each, float64
             self._update_running_stats(mean, var, n)
         else:
             mean, var = self.running_mean, self.running_var
         self.used_batch_stats = self.training
         # Normalised in float64 (the statistics' dtype) and only then cast: a float32 feature with a
         # spread beyond 1.8e19 has a variance float32 cannot hold, but x̂ and s fit it.
-        inv_std = 1.0 / np.sqrt(var + self.eps)                        # s: (D,)
+        self.input_shape = x.shape
+        inv_std = 1.0 / np.sqrt(var + self.eps)                           # s: (D,)
         self.inv_std = inv_std.astype(x.dtype, copy=False)
-        self.x_hat = ((x - mean) * inv_std).astype(x.dtype, copy=False)  # (N, D) − (D,), times (D,)
-        return gamma * self.x_hat + beta
+        self.x_hat = ((rows - mean) * inv_std).astype(x.dtype, copy=False)  # (N, D) − (D,), times (D,)
+        return _from_rows(gamma * self.x_hat + beta, self.input_shape)
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         self.num_batches_tracked = self.num_batches_tracked + 1
@@ -130,7 +139,7 @@ class BatchNorm1d(Module):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.x_hat, "BatchNorm1d")
         x_hat, s = self.x_hat, self.inv_std
-        dout = check_grad_shape(dout, x_hat.shape, "BatchNorm1d").astype(x_hat.dtype, copy=False)
+        dout = _as_rows(check_grad_shape(dout, self.input_shape, "BatchNorm1d").astype(x_hat.dtype, copy=False))
         gamma, _ = self._affine_as(x_hat.dtype)
         n = x_hat.shape[0]
         dgamma = (dout * x_hat).sum(axis=0)          # (D,)
@@ -143,23 +152,24 @@ class BatchNorm1d(Module):
             dx = g * s
         self.weight.grad = dgamma.astype(self.weight.dtype, copy=False)
         self.bias.grad = dbeta.astype(self.bias.dtype, copy=False)
-        return dx
+        return _from_rows(dx, self.input_shape)
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         require_cache(self.x_hat, "BatchNorm1d", "jvp")
         x_hat = self.x_hat
         t = self.own_tangents(tangents, x_hat.dtype)
         gamma, _ = self._affine_as(x_hat.dtype)
-        x_hat_dot = self._x_hat_tangent(check_tangent(dx, x_hat.shape, x_hat.dtype, "BatchNorm1d.jvp"))
-        return gamma * x_hat_dot + t["weight"] * x_hat + t["bias"]
+        x_hat_dot = self._x_hat_tangent(_as_rows(check_tangent(dx, self.input_shape, x_hat.dtype, "BatchNorm1d.jvp")))
+        return _from_rows(gamma * x_hat_dot + t["weight"] * x_hat + t["bias"], self.input_shape)
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         require_cache(self.x_hat, "BatchNorm1d", "backward_tangent")
         x_hat, s = self.x_hat, self.inv_std
-        dout = check_grad_shape(dout, x_hat.shape, "BatchNorm1d").astype(x_hat.dtype, copy=False)
-        dout_dot = check_tangent(dout_dot, x_hat.shape, x_hat.dtype, "BatchNorm1d.backward_tangent", "dout_dot")
-        dx = check_tangent(dx, x_hat.shape, x_hat.dtype, "BatchNorm1d.backward_tangent")
+        shape, who = self.input_shape, "BatchNorm1d.backward_tangent"
+        dout = _as_rows(check_grad_shape(dout, shape, "BatchNorm1d").astype(x_hat.dtype, copy=False))
+        dout_dot = _as_rows(check_tangent(dout_dot, shape, x_hat.dtype, who, "dout_dot"))
+        dx = _as_rows(check_tangent(dx, shape, x_hat.dtype, who))
         t = self.own_tangents(tangents, x_hat.dtype)
         gamma, _ = self._affine_as(x_hat.dtype)
         x_hat_dot = self._x_hat_tangent(dx)
@@ -173,7 +183,7 @@ class BatchNorm1d(Module):
         else:
             dx_dot = g_dot * s
         grad_dots = {"weight": (dout_dot * x_hat + dout * x_hat_dot).sum(axis=0), "bias": dout_dot.sum(axis=0)}
-        return dx_dot, grad_dots
+        return _from_rows(dx_dot, shape), grad_dots
 
     def _x_hat_tangent(self, dx: np.ndarray) -> np.ndarray:
         """x̂̇ for the input tangent ẋ: s·(ẋ − mean ẋ − x̂ ⊙ mean(x̂ ⊙ ẋ)) in train mode, s·ẋ in eval mode."""
@@ -217,3 +227,16 @@ def batch_mean_and_variance(x: np.ndarray, who: str) -> tuple[np.ndarray, np.nda
         raise ValueError(f"{who}: feature {d} of the batch has a variance beyond the largest float64 (its values "
                          f"reach {np.abs(x[:, d]).max():.3g}), so running_var cannot hold it; rescale the input")
     return mean_u * c, var
+
+
+def _as_rows(a: np.ndarray) -> np.ndarray:
+    """An (N, D) array as it is; an (N, D, L) one as the (N·L, D) rows a[n, :, l]."""
+    return a if a.ndim == 2 else a.transpose(0, 2, 1).reshape(-1, a.shape[1])   # (N, L, D) -> (N·L, D)
+
+
+def _from_rows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of _as_rows, for an input of ``shape``."""
+    if len(shape) == 2:
+        return rows
+    n, d, length = shape
+    return np.ascontiguousarray(rows.reshape(n, length, d).transpose(0, 2, 1))   # (N·L, D) -> (N, D, L)

@@ -140,9 +140,6 @@ class BaseMLP(BaseEstimator):
         if self.dropout > 0 and self.solver in MINIMISERS:
             raise ValueError(f"{who}: dropout={self.dropout!r} makes the full-batch objective of solver="
                              f"{self.solver!r} random; use solver='adam' or 'sgd', or dropout=0.0")
-        if self.dropout > 0 and getattr(handnet.layers, "Dropout", None) is None:
-            raise ImportError(f"{who}: dropout={self.dropout!r} needs handnet.layers.Dropout, which this version of "
-                              f"handnet does not have yet; use dropout=0.0")
 
     def _network(self, n_features: int) -> Sequential:
         """The network of the class docstring, with scikit-learn's Glorot-uniform initialisation."""
