@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
 
 from benchmarks import logistic, memory, mlp, ridge
 from benchmarks._report import environment, print_checks, plot_ratios, print_table, write_json
-from benchmarks._timing import SETTLE_SECONDS, optional
+from benchmarks._timing import SETTLE_SECONDS, busy_seconds, optional, others_share
 
 WORKLOADS = {
     "digits_mlp": mlp.digits_mlp,
@@ -51,14 +50,18 @@ def run(mode: str = "full", out: Path = RESULTS, *, repeats: int | None = None, 
     results, all_rows = {}, []
     with _torch_threads(mode):
         for name in only or WORKLOADS:
-            start, load = time.perf_counter(), os.getloadavg()[0]
+            start, busy = time.perf_counter(), busy_seconds()
             print(f"== {name}", flush=True)
             title, rows, checks = WORKLOADS[name](mode, repeats, settle)
-            env = environment(settle, repeats, mode) | {"load_average_1min": [load, os.getloadavg()[0]]}
+            wall = time.perf_counter() - start
+            others = others_share(busy, busy_seconds(), wall)
+            env = environment(settle, repeats, mode) | {"wall_s": wall, "other_processes_cpu_share": others}
             write_json(out, name, title, rows, env, checks)
             print_table(title, rows)
             print_checks(checks)
-            print(f"   {time.perf_counter() - start:.1f} s", flush=True)
+            print(f"  {wall:.1f} s" + ("" if others is None else
+                                      f"; other processes kept {others:.0%} of the cores busy meanwhile"
+                                      + (" (the times are disturbed)" if others > 0.05 else "")), flush=True)
             results[name] = {"title": title, "rows": rows, "checks": checks}
             all_rows += rows
     print(f"\nwrote {out}/*.json and {plot_ratios(out, all_rows)}")

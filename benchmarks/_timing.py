@@ -24,6 +24,7 @@ would only let it doze off.
 from __future__ import annotations
 
 import importlib
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -98,3 +99,24 @@ def summary(seconds: list[float]) -> dict[str, float | list[float]]:
     """Median, min and max of a list of times (seconds), and the times themselves."""
     return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
             "times_s": list(seconds)}
+
+
+def busy_seconds() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has spent busy since boot, CPU seconds of this process), or
+    None where the kernel does not say (Linux's /proc/stat does)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [float(x) for x in f.readline().split()[1:9]]   # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    own = os.times()
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def others_share(before: tuple[float, float] | None, after: tuple[float, float] | None, wall: float) -> float | None:
+    """The share of the machine's cores that *other* processes kept busy between two ``busy_seconds``:
+    0 on a quiet machine; on 2 cores, 0.5 means another process took one core all along."""
+    if before is None or after is None or wall <= 0:
+        return None
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    return max(others, 0.0) / (wall * (os.cpu_count() or 1))

@@ -29,7 +29,7 @@ from benchmarks.reference import gemm_bound
 DTYPES = {"float64": np.float64, "float32": np.float32}
 DIGITS = {"full": dict(n=None, hidden=128, batch=64), "quick": dict(n=None, hidden=128, batch=64),
           "smoke": dict(n=200, hidden=16, batch=64)}           # n=None: every training sample
-WIDE = {"full": dict(dims=(784, 1024, 1024, 10), batch=4096), "quick": dict(dims=(784, 1024, 1024, 10), batch=1024),
+WIDE = {"full": dict(dims=(784, 1024, 1024, 10), batch=4096), "quick": dict(dims=(784, 1024, 1024, 10), batch=512),
         "smoke": dict(dims=(20, 32, 32, 10), batch=64)}
 
 
