@@ -2,7 +2,9 @@
 
 A *row* is one implementation on one case of a workload: a dict with ``group``, ``case``,
 ``impl``, ``library``, the times (``median_s``, ``min_s``, ``max_s``, ``times_s``, seconds) and
-``handnet_ratio`` = handnet's median ÷ this row's median (above 1: handnet is slower).
+``handnet_ratio`` = handnet's median ÷ this row's median (above 1: handnet is slower), and
+``paired_ratios``: handnet's time ÷ this row's in each repetition (the two ran one after the
+other, so these see the same conditions; their range shows how far the ratio can be trusted).
 Memory rows hold bytes (``peak_bytes``, ``kept_bytes``) instead of times, and the ratio of peaks.
 """
 
@@ -24,9 +26,10 @@ def time_rows(group: str, case: str, times: dict[str, list[float]], libraries: d
     """One row per implementation of ``times`` (from ``round_robin``), with the ratio to handnet's median."""
     rows = [{"group": group, "case": case, "impl": name, "library": libraries[name], **summary(seconds)}
             for name, seconds in times.items()]
-    base = next(r["median_s"] for r in rows if r["impl"] == HANDNET)
+    base = next(r for r in rows if r["impl"] == HANDNET)
     for r in rows:
-        r["handnet_ratio"] = base / r["median_s"]
+        r["handnet_ratio"] = base["median_s"] / r["median_s"]
+        r["paired_ratios"] = [a / b for a, b in zip(base["times_s"], r["times_s"])]
     return rows
 
 
@@ -42,15 +45,18 @@ def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     memory = "peak_bytes" in rows[0]
     figures = ("peak", "kept between") if memory else ("median", "min..max")
-    print(f"  {'case':13s} {'implementation':16s} {figures[0]:>10s} {figures[1]:>22s} {'handnet ÷ this':>15s}")
+    paired = "" if memory else f" {'paired min..max':>16s}"
+    print(f"  {'case':13s} {'implementation':16s} {figures[0]:>10s} {figures[1]:>22s} {'handnet ÷ this':>15s}{paired}")
     last_case = None
     for r in rows:
         case, last_case = ("" if r["case"] == last_case else r["case"]), r["case"]
         if memory:
             first, second = f"{r['peak_bytes'] / 2**20:.1f} MiB", f"{r['kept_bytes'] / 2**20:.1f} MiB"
+            paired = ""
         else:
             first, second = _duration(r["median_s"]), f"{_duration(r['min_s'])}..{_duration(r['max_s'])}"
-        print(f"  {case:13s} {r['impl']:16s} {first:>10s} {second:>22s} {r['handnet_ratio']:15.2f}")
+            paired = "" if r["impl"] == HANDNET else f"{min(r['paired_ratios']):.2f}..{max(r['paired_ratios']):.2f}"
+        print(f"  {case:13s} {r['impl']:16s} {first:>10s} {second:>22s} {r['handnet_ratio']:15.2f} {paired:>16s}".rstrip())
 
 
 def print_checks(checks: dict) -> None:

@@ -12,8 +12,9 @@ wide_mlp measures one step of the same training on random data for 784-1024-1024
 4096, where the matrix products dominate, against the GEMM bound too.
 
 All implementations start from the same weights and take the same steps, repetition after
-repetition; ``checks`` records how far the first layer's weights drifted apart by the end
-(rounding only: relative to the largest weight).
+repetition; ``checks`` records how far the first layer's weights drifted apart by the end,
+relative to the largest weight: rounding only, and in float32 with BatchNorm also handnet's
+float64 γ and β (see ``_models``).
 """
 
 from __future__ import annotations

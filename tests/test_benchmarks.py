@@ -63,6 +63,7 @@ def test_times_and_bytes_are_finite_and_positive(smoke):
                       [r["median_s"], r["min_s"], r["max_s"], *r["times_s"]]
             assert all(math.isfinite(x) and x > 0 for x in figures), (name, r["case"], r["impl"])
             assert r["handnet_ratio"] > 0
+            assert all(math.isfinite(x) and x > 0 for x in r.get("paired_ratios", []))
 
 
 def test_the_plot_is_written(smoke):
