@@ -38,6 +38,8 @@ def handnet_model(dims: tuple[int, int, int, int], batchnorm: bool, dtype, seed:
 
 
 class HandnetTrainer:
+    """handnet's Sequential, SoftmaxCrossEntropy and SGD, stepped by the plain four-line loop body."""
+
     def __init__(self, model: hn.Sequential) -> None:
         self.model, self.loss = model, SoftmaxCrossEntropy()
         self.opt = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
@@ -89,6 +91,8 @@ def _np_dtype(value: np.ndarray, dtype):
 
 
 class ReferenceTrainer:
+    """The straight-line NumPy step of ``benchmarks.reference`` on plain arrays."""
+
     def __init__(self, state: dict, batchnorm: bool, dtype) -> None:
         self.p, self.velocity, self.batchnorm = reference_params(state, batchnorm, dtype), {}, batchnorm
 

@@ -66,10 +66,10 @@ def digits_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict],
     order = np.random.default_rng(0).permutation(len(ds.X_train))[:size["n"]]
     X, y = ds.X_train[order], ds.y_train[order]
     dims = (X.shape[1], size["hidden"], size["hidden"], 10)
+    bounds = [(i, min(i + size["batch"], len(X))) for i in range(0, len(X), size["batch"])]
     rows, checks = [], {}
     for case, batchnorm, dtype in _cases():
         Xd = X.astype(dtype)
-        bounds = [(i, min(i + size["batch"], len(X))) for i in range(0, len(X), size["batch"])]
         trained = trainers(dims, batchnorm, dtype, torch)
         fit_model = handnet_model(dims, batchnorm, dtype)          # the same initial weights
         fit_trainer = HandnetTrainer(fit_model)
