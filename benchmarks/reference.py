@@ -4,8 +4,10 @@
     Linear → [BatchNorm1d] → ReLU → Linear → [BatchNorm1d] → ReLU → Linear → softmax cross-entropy
 with SGD and momentum: plain arrays in a dict, the forward pass, the backward pass and the update
 one after another, the same math as handnet and torch (and the same conventions: torch's momentum
-buffer, BatchNorm's biased variance to normalise and unbiased one stored). It computes no
-gradient for the input X, which no one needs; handnet's first Linear computes it anyway.
+buffer, BatchNorm's biased variance to normalise and unbiased one stored). It is written as a
+careful hand would write it, not tuned: bias, ReLU and ReLU's gradient in place where the
+array is not needed again, and no gradient for the input X, which no one needs (handnet's
+first Linear computes it anyway).
 
 ``gemm_bound`` is the time no implementation can beat with numpy's BLAS: only the step's matrix
 products, written into preallocated arrays. Forward 3: Z₁ = X W₁ᵀ, Z₂ = A₁ W₂ᵀ, Z₃ = A₂ W₃ᵀ;
@@ -45,20 +47,21 @@ def reference_step(p: dict[str, np.ndarray], velocity: dict[str, np.ndarray], X:
     grads, cache = {}, []
     a = X
     for k in (1, 2):                                        # hidden layers: Linear, [BN], ReLU
-        z = a @ p[f"W{k}"].T + p[f"b{k}"]                   # (N, D) @ (D, H) -> (N, H)
+        a_in, x_hat, inv_std = a, None, None
+        z = a_in @ p[f"W{k}"].T                             # (N, D) @ (D, H) -> (N, H)
+        z += p[f"b{k}"]
         if batchnorm:
             mean, var = z.mean(axis=0), z.var(axis=0)       # (H,), biased variance
             inv_std = 1.0 / np.sqrt(var + EPS)
             x_hat = (z - mean) * inv_std
-            z = x_hat * p[f"g{k}"] + p[f"be{k}"]
+            z = x_hat * p[f"g{k}"]
+            z += p[f"be{k}"]
             p[f"rm{k}"] = (1 - BN_MOMENTUM) * p[f"rm{k}"] + BN_MOMENTUM * mean
             p[f"rv{k}"] = (1 - BN_MOMENTUM) * p[f"rv{k}"] + BN_MOMENTUM * var * (n / (n - 1))
-        else:
-            x_hat = inv_std = None
-        a_out = np.maximum(z, 0)
-        cache.append((a, a_out, x_hat, inv_std))           # a_out > 0 exactly where z > 0: no mask kept
-        a = a_out
-    logits = a @ p["W3"].T + p["b3"]                        # (N, H) @ (H, C) -> (N, C)
+        a = np.maximum(z, 0, out=z)                         # ReLU in place: z is not needed again
+        cache.append((a_in, a, x_hat, inv_std))             # a > 0 exactly where z > 0: no mask kept
+    logits = a @ p["W3"].T                                  # (N, H) @ (H, C) -> (N, C)
+    logits += p["b3"]
 
     # softmax cross-entropy, mean over the batch, and its fused gradient (softmax − onehot) / N
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -73,7 +76,8 @@ def reference_step(p: dict[str, np.ndarray], velocity: dict[str, np.ndarray], X:
     da = dz @ p["W3"]                                       # (N, C) @ (C, H) -> (N, H)
     for k in (2, 1):
         a_in, a_out, x_hat, inv_std = cache[k - 1]
-        du = da * (a_out > 0)                               # ReLU
+        du = da
+        du *= a_out > 0                                     # ReLU, in place: da is not needed again
         if batchnorm:
             grads[f"g{k}"], grads[f"be{k}"] = (du * x_hat).sum(axis=0), du.sum(axis=0)
             g = du * p[f"g{k}"]
