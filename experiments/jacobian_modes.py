@@ -29,6 +29,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 import handnet as hn
+from experiments._timing import best_time
 from experiments._report import Check, Report, num, paragraphs
 from handnet.layers import Linear, Tanh
 
@@ -62,16 +63,6 @@ class CountedMLP(hn.Sequential):
         return super().backward(dout)
 
 
-def best_time(fn, repeats: int = REPEATS) -> float:
-    """The shortest wall time of ``repeats`` calls of fn, in seconds."""
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds)
-
-
 def cell(n: int, m: int, rng: np.random.Generator) -> dict:
     """Both Jacobians (m, n) of one MLP at one input row (1, n): passes, seconds, their disagreement."""
     model, x = CountedMLP(n, m, rng), rng.standard_normal((1, n))
@@ -80,7 +71,7 @@ def cell(n: int, m: int, rng: np.random.Generator) -> dict:
         model.passes.clear()
         jacobians[mode] = hn.jacobian(model, x, mode=mode)
         passes[mode] = model.passes[mode]
-        seconds[mode] = best_time(lambda: hn.jacobian(model, x, mode=mode))
+        seconds[mode] = best_time(lambda: hn.jacobian(model, x, mode=mode), REPEATS)
     return dict(n=n, m=m, forward_passes=passes["forward"], reverse_passes=passes["reverse"],
                 forward_seconds=seconds["forward"], reverse_seconds=seconds["reverse"],
                 ratio=seconds["reverse"] / seconds["forward"],

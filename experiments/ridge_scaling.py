@@ -17,13 +17,13 @@ machine, not the asymptotic costs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
+from experiments._timing import best_time
 from experiments._report import Check, Report, num, paragraphs
 from experiments.ridge_gd_vs_normal import TARGET, run, synthetic
 from handnet.linalg import back_substitution, forward_substitution, gram_eigenvalue_range
@@ -42,16 +42,6 @@ PREDICTED = {"gd": "1, 1", "closed_form": "1, 2 to 3", "form": "1, 2", "factor":
              "eig": "1, 2 to 3"}   # the exponents (in n, in d) of the flop counts
 
 
-def best_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    """The shortest wall time of ``repeats`` calls of fn, in seconds."""
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds)
-
-
 def timings(ridge: Ridge, iterations: int) -> dict[str, float]:
     """Wall times (s): GD for exactly ``iterations`` steps (one run, no callback); the closed form
     whole and in its stages; and the eigenvalues of XᵀX/n that give GD its step 1/L."""
@@ -60,10 +50,11 @@ def timings(ridge: Ridge, iterations: int) -> dict[str, float]:
     L = np.linalg.cholesky(A)
     start = time.perf_counter()
     gradient_descent(ridge, np.zeros(ridge.n_features), lr=1 / ridge.lipschitz, max_iter=iterations, tol=0.0)
-    return dict(gd=time.perf_counter() - start, closed_form=best_time(ridge.solve),
-                form=best_time(lambda: (X.T @ X, X.T @ y)), factor=best_time(lambda: np.linalg.cholesky(A)),
-                solve=best_time(lambda: back_substitution(L.T, forward_substitution(L, b))),
-                eig=best_time(lambda: gram_eigenvalue_range(X)))
+    return dict(gd=time.perf_counter() - start, closed_form=best_time(ridge.solve, REPEATS),
+                form=best_time(lambda: (X.T @ X, X.T @ y), REPEATS),
+                factor=best_time(lambda: np.linalg.cholesky(A), REPEATS),
+                solve=best_time(lambda: back_substitution(L.T, forward_substitution(L, b)), REPEATS),
+                eig=best_time(lambda: gram_eigenvalue_range(X), REPEATS))
 
 
 def line(sweep: list[dict], axis: str, cfg: dict) -> list[dict]:

@@ -11,17 +11,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from handnet._checks import check_int, check_real
-from handnet.functional import log_softmax, softmax
 from handnet.layers import Linear
 from handnet.linalg import gram_eigenvalue_range
 from handnet.losses import Logistic, SoftmaxCrossEntropy
 from handnet.model_objective import ModelObjective
 from handnet.optim import gradient_descent, newton
 from handnet.sequential import Sequential
+from handnet.sklearn._classes import LogitPredictions
 from handnet.sklearn.penalised import Penalised
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(LogitPredictions, ClassifierMixin, BaseEstimator):
     """L2-penalised logistic regression with scikit-learn's interface and the objective of its default (l2, lbfgs).
 
     Objective, scikit-learn's C·Σᵢ ℓᵢ + ½‖W‖² divided by nC, which has the same minimiser:
@@ -107,15 +107,3 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         return np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
 
-    def predict(self, X) -> np.ndarray:
-        """The most probable class of each row: shape (N,), labels from classes_."""
-        index = np.argmax(self._logits(X), axis=1)             # checks that we are fitted, before classes_
-        return self.classes_[index]
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, K): softmax of the margins ((1 − σ(z), σ(z)) for two classes)."""
-        return softmax(self._logits(X))
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        """log predict_proba(X), by log-sum-exp."""
-        return log_softmax(self._logits(X))

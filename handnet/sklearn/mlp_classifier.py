@@ -9,13 +9,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from handnet.evaluation import predict
-from handnet.functional import log_softmax, softmax
 from handnet.losses import BCEWithLogitsLoss, SoftmaxCrossEntropy
 from handnet.losses.loss import Loss
+from handnet.sklearn._classes import LogitPredictions
 from handnet.sklearn.mlp import BaseMLP
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):
+class MLPClassifier(LogitPredictions, ClassifierMixin, BaseMLP):
     """A multi-layer perceptron classifier with scikit-learn's interface, parameters and objective.
 
     Output and loss, as scikit-learn's: with two classes one logit z and the mean binary
@@ -81,15 +81,3 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         z = predict(self.model_, X)
         return np.hstack([np.zeros_like(z), z]) if self.n_outputs_ == 1 else z
 
-    def predict(self, X) -> np.ndarray:
-        """The most probable class of each row of X (N, D): shape (N,), labels from classes_."""
-        index = np.argmax(self._logits(X), axis=1)             # checks that we are fitted, before classes_
-        return self.classes_[index]
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, C), columns in the order of classes_."""
-        return softmax(self._logits(X))
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        """log predict_proba(X), computed by log-sum-exp (finite where the probabilities round to 0)."""
-        return log_softmax(self._logits(X))
