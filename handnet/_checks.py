@@ -130,3 +130,33 @@ def check_samples(X, y, who: str, x_name: str, y_name: str | None) -> tuple[np.n
     if np.issubdtype(y.dtype, np.floating):
         check_finite(y, who, y_name)
     return X, y
+
+
+def check_state_value(key: str, value, current: np.ndarray, minimum: float | None) -> np.ndarray:
+    """``value`` as a copy in the dtype of ``current``, or ValueError (naming ``key``) if it is not one
+    the module could hold; see ``Module.check_state_dict``."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":  # bool, int, unsigned, float: no complex, str or object
+        raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
+    if value.shape != current.shape:
+        raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"load_state_dict: {key!r} holds NaN or inf")
+    if current.dtype.kind in "iu":
+        if not np.all(value == np.round(value)):
+            raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
+        info = np.iinfo(current.dtype)
+        if value.size and not info.min <= int(value.min()) <= int(value.max()) <= info.max:   # exact, in Python ints
+            raise ValueError(f"load_state_dict: {key!r} holds {int(value.max())}, beyond the model's {current.dtype} "
+                             f"({info.min} to {info.max})")
+        converted = value.astype(current.dtype)
+    else:
+        with np.errstate(over="ignore"):          # a value beyond the dtype's range becomes inf: refused below
+            converted = value.astype(current.dtype)
+        if not np.all(np.isfinite(converted)):
+            raise ValueError(f"load_state_dict: {key!r} holds {float(np.max(np.abs(value))):.3g}, beyond the range of "
+                             f"the model's {current.dtype}")
+    if minimum is not None and converted.size and converted.min() < minimum:
+        raise ValueError(f"load_state_dict: {key!r} must be ≥ {minimum:g} (the module could never hold less), got "
+                         f"{converted.min()}")
+    return np.array(converted, copy=True)

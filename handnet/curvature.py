@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from handnet.losses.loss import Loss
-from handnet.module import Module, preserved
+from handnet.module import Module
+from handnet.state import preserved
 
 
 # ---- parameters as one vector -----------------------------------------------------------------

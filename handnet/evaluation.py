@@ -15,7 +15,8 @@ import numpy as np
 
 from handnet._checks import check_int, check_samples
 from handnet.losses.loss import Loss
-from handnet.module import Module, modes
+from handnet.module import Module
+from handnet.state import modes
 
 
 def predict(model: Module, X: np.ndarray, *, batch_size: int = 256) -> np.ndarray:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from handnet._checks import check_real
-from handnet.module import preserved
+from handnet.state import preserved
 from handnet.numerical import numerical_gradient, numerical_jacobian
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from handnet.gradcheck import _as_pair, _checked_input
-from handnet.module import preserved
+from handnet.state import preserved
 
 
 def jacobian(module, x: np.ndarray, mode: str = "reverse") -> np.ndarray:

@@ -7,7 +7,8 @@ import numpy as np
 from handnet import curvature
 from handnet.losses.loss import Loss
 from handnet.losses.objective import Objective
-from handnet.module import Module, preserved
+from handnet.module import Module
+from handnet.state import preserved
 
 
 class ModelObjective(Objective):

@@ -40,11 +40,10 @@ The protocol (every layer in ``handnet.layers`` follows it):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 
 import numpy as np
 
-from handnet._checks import as_float_array
+from handnet._checks import as_float_array, check_state_value
 from handnet.parameter import Parameter
 
 
@@ -225,7 +224,7 @@ class Module:
         if missing or unexpected:
             raise KeyError(f"{who}: missing keys {missing}, unexpected keys {unexpected}")
         minimum = {prefix + name: low for prefix, m in self.named_modules() for name, low in m._buffer_minimum.items()}
-        return {key: _checked_value(key, state[key], current, minimum.get(key)) for key, current in expected.items()}
+        return {key: check_state_value(key, state[key], current, minimum.get(key)) for key, current in expected.items()}
 
     def _assign_state(self, key: str, value: np.ndarray) -> None:
         prefix, _, name = key.rpartition(".")
@@ -245,71 +244,3 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
-
-
-def _checked_value(key: str, value, current: np.ndarray, minimum: float | None) -> np.ndarray:
-    """``value`` as a copy in the dtype of ``current``, or ValueError (naming ``key``) if it is not one
-    the module could hold; see ``Module.check_state_dict``."""
-    value = np.asarray(value)
-    if value.dtype.kind not in "biuf":  # bool, int, unsigned, float: no complex, str or object
-        raise ValueError(f"load_state_dict: {key!r} must hold real numbers, got dtype {value.dtype}")
-    if value.shape != current.shape:
-        raise ValueError(f"load_state_dict: {key!r} has shape {value.shape}, the model expects {current.shape}")
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"load_state_dict: {key!r} holds NaN or inf")
-    if current.dtype.kind in "iu":
-        if not np.all(value == np.round(value)):
-            raise ValueError(f"load_state_dict: {key!r} is an integer buffer, got fractional values")
-        info = np.iinfo(current.dtype)
-        if value.size and not info.min <= int(value.min()) <= int(value.max()) <= info.max:   # exact, in Python ints
-            raise ValueError(f"load_state_dict: {key!r} holds {int(value.max())}, beyond the model's {current.dtype} "
-                             f"({info.min} to {info.max})")
-        converted = value.astype(current.dtype)
-    else:
-        with np.errstate(over="ignore"):          # a value beyond the dtype's range becomes inf: refused below
-            converted = value.astype(current.dtype)
-        if not np.all(np.isfinite(converted)):
-            raise ValueError(f"load_state_dict: {key!r} holds {float(np.max(np.abs(value))):.3g}, beyond the range of "
-                             f"the model's {current.dtype}")
-    if minimum is not None and converted.size and converted.min() < minimum:
-        raise ValueError(f"load_state_dict: {key!r} must be ≥ {minimum:g} (the module could never hold less), got "
-                         f"{converted.min()}")
-    return np.array(converted, copy=True)
-
-
-@contextmanager
-def modes(model: Module, training: bool) -> Iterator[None]:
-    """Put every module in train or eval mode; afterwards give each back the mode it had."""
-    before = [(m, m.training) for m in model.modules()]
-    model.train(training)
-    try:
-        yield
-    finally:
-        for m, mode in before:
-            m.training = mode
-
-
-@contextmanager
-def preserved(module: Module | None) -> Iterator[None]:
-    """Run on float64 copies of the module's parameters; afterwards put everything back as it was.
-
-    For tools that probe a module many times (gradcheck, jacobian, the curvature functions):
-    their forwards and backwards overwrite each layer's cache (so a backward afterwards would
-    differentiate the probe's input), its parameters' grads, and, for BatchNorm1d in train mode,
-    its running statistics. So every module's attributes are saved and restored, and every
-    parameter's data and grad. ``module`` may be None (nothing to keep).
-    """
-    modules = list(module.modules()) if module is not None else []
-    params = [p for m in modules for p in m.parameters(recurse=False)]
-    saved_params = [(p, p.data, p.grad) for p in params]
-    saved_attributes = [(m, dict(vars(m))) for m in modules]   # caches, buffers, mode
-    try:
-        for p in params:
-            p.data = np.array(p.data, dtype=np.float64, order="C")
-        yield
-    finally:
-        for p, data, grad in saved_params:
-            p.data, p.grad = data, grad
-        for m, attributes in saved_attributes:
-            vars(m).clear()
-            vars(m).update(attributes)

@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 from handnet._checks import check_finite, check_int, check_samples
 from handnet.evaluation import predict_batches
 from handnet.losses.loss import Loss
-from handnet.module import Module, modes
+from handnet.module import Module
+from handnet.state import modes
 from handnet.optim.optimizer import Optimizer
 
 

@@ -184,6 +184,9 @@ def compare_backward_tangent_with_torch(module: hn.Module, x: np.ndarray, *, rng
     pairs = [("tangent of the input gradient", ours_dx, their_dx)]
     pairs += [(f"tangent of the gradient of {name}", ours_grads.get(name, np.zeros(p.shape)), their_grads[name])
               for name, p in module.named_parameters()]
+    # A tangent that is zero by mathematics (a bias just before BatchNorm) is a sum over the batch of
+    # terms that cancel; its rounding noise is judged against the largest tangent of the pass, with the
+    # same 1e-10 as the relative test, since a second derivative rounds more than a first.
     scale = max(np.abs(as_numpy(theirs)).max(initial=0.0) for _, _, theirs in pairs)
     for what, ours, theirs in pairs:
-        assert_close(ours, theirs, f"{type(module).__name__}: {what}", tol, zero_atol=1e-12 * scale)
+        assert_close(ours, theirs, f"{type(module).__name__}: {what}", tol, zero_atol=tol * scale)

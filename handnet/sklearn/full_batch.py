@@ -10,7 +10,8 @@ from handnet.curvature import parameters_to_vector, vector_to_parameters
 from handnet.layers import BatchNorm1d, Linear
 from handnet.losses.loss import Loss
 from handnet.model_objective import ModelObjective
-from handnet.module import Module, modes
+from handnet.module import Module
+from handnet.state import modes
 from handnet.optim import OptimizeResult, lbfgs, levenberg_marquardt, newton
 from handnet.sklearn.penalised import Penalised
 

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 import handnet.layers
 from handnet._checks import check_int, check_real
 from handnet.layers import BatchNorm1d, Linear, ReLU, Sigmoid, Tanh
-from handnet.module import modes
+from handnet.state import modes
 from handnet.optim import SGD, Adam
 from handnet.sequential import Sequential
 from handnet.sklearn.full_batch import MINIMISERS, minimise_network
