@@ -82,10 +82,7 @@ def forward_backward(model: hn.Sequential, loss: SoftmaxCrossEntropy, X: np.ndar
 
 def torch_gradients(torch, model: hn.Sequential, state: dict, X: np.ndarray, y: np.ndarray) -> list[dict]:
     """torch's per-layer gradients for the same net (our ``state``, float64), laid out as ``grads``."""
-    twins = {Linear: lambda m: torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
-             BatchNorm1d: lambda m: torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum),
-             ReLU: lambda m: torch.nn.ReLU(), Tanh: lambda m: torch.nn.Tanh(), Sigmoid: lambda m: torch.nn.Sigmoid()}
-    twin = torch.nn.Sequential(*[twins[type(m)](m) for m in model]).double()
+    twin = hn.to_torch(model, dtype=torch.float64)       # the same architecture, through the bridge
     twin.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=True)  # our keys are torch's
     x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
     inputs = []
