@@ -1,0 +1,122 @@
+"""Round-robin timing with a settle before every timed call, and lazy imports of the rivals.
+
+Why round-robin: the machine's speed drifts (frequency, other processes, the allocator's state).
+If one implementation ran all its repetitions and then the next ran all of its own, the drift
+would show up as a difference between them. Instead each repetition runs every implementation
+once, in turn, so all of them see the same conditions; we report the median and the min..max
+of each one's times.
+
+Why settle: numpy (OpenBLAS), torch (its own OpenMP/MKL pool) and scipy (a second OpenBLAS)
+each keep a pool of worker threads. After a call OpenBLAS's workers busy-wait for about 0.1 s
+before they sleep; on 2 cores, a different pool started inside that window competes with them
+for the cores, and its first products stall (we measured a 0.4 ms torch product taking
+15 ms right after a numpy one). The other way round, a pool whose workers have gone to sleep
+can take up to ~10 ms to wake. So before every timed call
+  1. if the previous timed call used another library, we sleep ``settle`` seconds (0.15 s by
+     default, longer than OpenBLAS's 0.1 s spin), so that no other pool is still spinning;
+  2. whatever came before, we run one untimed 256×256 product in the library about to be timed,
+     so that its workers are awake when the clock starts.
+So every implementation starts with its own pool awake and every other pool quiet; an
+implementation that follows one of its own library finds the pool awake already, and a sleep
+would only let it doze off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+SETTLE_SECONDS = 0.15        # > OpenBLAS's ~0.1 s of spinning after a call
+_WARM_SIZE = 256             # the product that wakes a pool: large enough to use every worker
+_warm_numpy = np.ones((_WARM_SIZE, _WARM_SIZE))
+_missing_reported: set[str] = set()
+
+
+@dataclass
+class Candidate:
+    """One implementation of a workload.
+
+    ``run()`` does one repetition of the workload (an epoch, a step, a solve); ``library`` names
+    the thread pool it uses ("numpy", "torch" or "scikit-learn"), which ``settle`` wakes first.
+    """
+
+    name: str
+    library: str
+    run: Callable[[], object]
+
+
+def optional(name: str) -> ModuleType | None:
+    """``import name``, or None (saying once that its rows are skipped) when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if name not in _missing_reported:
+            print(f"   {name} is not installed: its rows are skipped")
+            _missing_reported.add(name)
+        return None
+
+
+def settle(library: str, seconds: float) -> None:
+    """Sleep ``seconds`` (for the other pools to stop spinning), then wake the pool of ``library``."""
+    if seconds > 0:
+        time.sleep(seconds)
+    if library == "torch":
+        import torch
+        torch.ones(_WARM_SIZE, _WARM_SIZE, dtype=torch.float64) @ torch.ones(_WARM_SIZE, _WARM_SIZE,
+                                                                            dtype=torch.float64)
+    else:  # numpy, and scikit-learn, whose products are numpy's
+        _warm_numpy @ _warm_numpy
+
+
+def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float = SETTLE_SECONDS,
+                warmup: int = 1) -> dict[str, list[float]]:
+    """Wall times in seconds, ``repeats`` per candidate, taken in turn: repetition r runs
+    candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library changes).
+    ``warmup`` untimed rounds come first (first calls pay for allocation, lazy initialisation
+    and cold caches)."""
+    times: dict[str, list[float]] = {c.name: [] for c in candidates}
+    previous = None
+    for rep in range(warmup + repeats):
+        for c in candidates:
+            settle(c.library, settle_seconds if c.library != previous else 0.0)
+            previous = c.library
+            start = time.perf_counter()
+            c.run()
+            elapsed = time.perf_counter() - start
+            if rep >= warmup:
+                times[c.name].append(elapsed)
+    return times
+
+
+def summary(seconds: list[float]) -> dict[str, float | list[float]]:
+    """Median, min and max of a list of times (seconds), and the times themselves."""
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
+            "times_s": list(seconds)}
+
+
+def busy_seconds() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has spent busy since boot, CPU seconds of this process), or
+    None where the kernel does not say (Linux's /proc/stat does)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [float(x) for x in f.readline().split()[1:9]]   # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    own = os.times()
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def others_share(before: tuple[float, float] | None, after: tuple[float, float] | None, wall: float) -> float | None:
+    """The share of the machine's cores that *other* processes kept busy between two ``busy_seconds``:
+    0 on a quiet machine; on 2 cores, 0.5 means another process took one core all along."""
+    if before is None or after is None or wall <= 0:
+        return None
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    return max(others, 0.0) / (wall * (os.cpu_count() or 1))

@@ -1,0 +1,107 @@
+"""The MLP workloads: a digits epoch at batch 64, and one wide step at batch 4096.
+
+digits_mlp measures one epoch of SGD with momentum 0.9 (lr 0.01) on scikit-learn's digits
+(``handnet.data.digits()``: standardised, the 1347 training samples) for the network
+64-128-128-10, with and without BatchNorm1d after each hidden Linear, in float64 and float32:
+handnet's plain loop, the same epoch through ``hn.fit`` (progress bar off; it also shuffles,
+copies each batch and checks every output, gradient and parameter for NaN), torch eager and the
+straight-line NumPy reference. The data are shuffled once, outside the timing; every
+implementation then walks the same batches (views, no copies) in the same order.
+
+wide_mlp measures one step of the same training on random data for 784-1024-1024-10 at batch
+4096, where the matrix products dominate, against the GEMM bound too.
+
+All implementations start from the same weights and take the same steps, repetition after
+repetition; ``checks`` records how far the first layer's weights drifted apart by the end,
+relative to the largest weight: rounding only, and in float32 with BatchNorm also handnet's
+float64 γ and β (see ``_models``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import handnet as hn
+from benchmarks._models import HandnetTrainer, handnet_model, trainers
+from benchmarks._report import time_rows
+from benchmarks._timing import Candidate, optional, round_robin
+from benchmarks.reference import gemm_bound
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+DIGITS = {"full": dict(n=None, hidden=128, batch=64), "quick": dict(n=None, hidden=128, batch=64),
+          "smoke": dict(n=200, hidden=16, batch=64)}           # n=None: every training sample
+WIDE = {"full": dict(dims=(784, 1024, 1024, 10), batch=4096), "quick": dict(dims=(784, 1024, 1024, 10), batch=512),
+        "smoke": dict(dims=(20, 32, 32, 10), batch=64)}
+
+
+def _cases():
+    for batchnorm in (False, True):
+        for dtype_name, dtype in DTYPES.items():
+            yield (dtype_name + (" +BN" if batchnorm else "")), batchnorm, dtype
+
+
+def _agreement(trained: dict) -> dict[str, float]:
+    """max |W₁ − W₁(handnet)| / max |W₁(handnet)| for every other trainer."""
+    ref = trained["handnet"].first_weight()
+    return {name: float(np.max(np.abs(t.first_weight() - ref)) / np.max(np.abs(ref)))
+            for name, t in trained.items() if name != "handnet"}
+
+
+def _candidates(trained: dict, numpy_batches: list, torch_batches: list | None) -> list[Candidate]:
+    """One epoch over the batches for each trainer: the numpy ones first, torch last (fewer switches)."""
+    def epoch(step, batches):
+        return lambda: [step(X_b, y_b) for X_b, y_b in batches]
+    out = [Candidate(name, "numpy", epoch(t.step, numpy_batches))
+           for name, t in trained.items() if name != "torch eager"]
+    if "torch eager" in trained:
+        out.append(Candidate("torch eager", "torch", epoch(trained["torch eager"].step, torch_batches)))
+    return out
+
+
+def digits_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+    """Time one epoch on digits for every case; return (title, rows, checks)."""
+    from handnet.data import digits
+    size, torch = DIGITS[mode], optional("torch")
+    ds = digits()
+    order = np.random.default_rng(0).permutation(len(ds.X_train))[:size["n"]]
+    X, y = ds.X_train[order], ds.y_train[order]
+    dims = (X.shape[1], size["hidden"], size["hidden"], 10)
+    bounds = [(i, min(i + size["batch"], len(X))) for i in range(0, len(X), size["batch"])]
+    rows, checks = [], {}
+    for case, batchnorm, dtype in _cases():
+        Xd = X.astype(dtype)
+        trained = trainers(dims, batchnorm, dtype, torch)
+        fit_model = handnet_model(dims, batchnorm, dtype)          # the same initial weights
+        fit_trainer = HandnetTrainer(fit_model)
+        Xt, yt = trained["torch eager"].tensors(Xd, y) if torch else (None, None)
+        candidates = _candidates(trained, [(Xd[a:b], y[a:b]) for a, b in bounds],
+                                 [(Xt[a:b], yt[a:b]) for a, b in bounds] if torch else None)
+        candidates.insert(1, Candidate("handnet hn.fit", "numpy", lambda: hn.fit(
+            fit_model, fit_trainer.loss, fit_trainer.opt, Xd, y, epochs=1, batch_size=size["batch"], rng=0,
+            progress=False)))
+        times = round_robin(candidates, repeats, settle)
+        rows += time_rows("digits_mlp", case, times, {c.name: c.library for c in candidates})
+        checks[case] = {"steps_per_epoch": len(bounds), "relative_weight_drift": _agreement(trained)}
+    title = (f"digits MLP {'-'.join(map(str, dims))}, one epoch of {len(X)} samples in batches of {size['batch']}, "
+             f"SGD momentum 0.9")
+    return title, rows, checks
+
+
+def wide_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+    """Time one step at a large batch for every case, with the GEMM bound; return (title, rows, checks)."""
+    size, torch = WIDE[mode], optional("torch")
+    dims, n = size["dims"], size["batch"]
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((n, dims[0])), rng.integers(0, dims[3], n)
+    rows, checks = [], {}
+    for case, batchnorm, dtype in _cases():
+        Xd = X.astype(dtype)
+        trained = trainers(dims, batchnorm, dtype, torch)
+        Xt, yt = trained["torch eager"].tensors(Xd, y) if torch else (None, None)
+        candidates = _candidates(trained, [(Xd, y)], [(Xt, yt)] if torch else None)
+        candidates.insert(2, Candidate("GEMM bound", "numpy", gemm_bound(Xd, dims, dtype)))
+        times = round_robin(candidates, repeats, settle)
+        rows += time_rows("wide_mlp", case, times, {c.name: c.library for c in candidates})
+        checks[case] = {"relative_weight_drift": _agreement(trained)}
+    title = f"wide MLP {'-'.join(map(str, dims))}, one SGD step at batch {n}"
+    return title, rows, checks
