@@ -56,7 +56,8 @@ def print_table(title: str, rows: list[dict]) -> None:
         else:
             first, second = _duration(r["median_s"]), f"{_duration(r['min_s'])}..{_duration(r['max_s'])}"
             paired = "" if r["impl"] == HANDNET else f"{min(r['paired_ratios']):.2f}..{max(r['paired_ratios']):.2f}"
-        print(f"  {case:13s} {r['impl']:16s} {first:>10s} {second:>22s} {r['handnet_ratio']:15.2f} {paired:>16s}".rstrip())
+        line = f"  {case:13s} {r['impl']:16s} {first:>10s} {second:>22s} {r['handnet_ratio']:15.2f} {paired:>16s}"
+        print(line.rstrip())
 
 
 def print_checks(checks: dict) -> None:
