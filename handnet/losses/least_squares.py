@@ -66,4 +66,4 @@ class LeastSquares(Objective):
         The normal equations XᵀX w = Xᵀy, by ``handnet.linalg.solve_normal_equations`` with λ = 0:
         Cholesky while XᵀX is well conditioned, else the SVD of X (see there for why and the cost).
         """
-        return solve_normal_equations(self.X, self.y, 0.0, self._curvature_range)
+        return solve_normal_equations(self.X, self.y, 0.0)

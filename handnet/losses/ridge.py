@@ -72,7 +72,7 @@ class Ridge(LeastSquares):
         conditioned; otherwise the SVD of X. The inverse is never formed. λ = 0 is least squares,
         with the minimum-norm solution when X has rank < d.
         """
-        return solve_normal_equations(self.X, self.y, self.lam, self._curvature_range)
+        return solve_normal_equations(self.X, self.y, self.lam)
 
     def intercept(self, w: np.ndarray) -> float:
         """The unpenalised intercept b = ȳ − x̄ᵀw that goes with w (0.0 when fit_intercept=False).
