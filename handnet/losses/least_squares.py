@@ -25,7 +25,8 @@ class LeastSquares(Objective):
     Shapes:
         X: (n, d), y: (n,), w: (d,).
     Attributes:
-        X, y: the data as float64; n_samples = n; n_features = d.
+        X, y: the data as float64 (not copied when they already are: change neither afterwards,
+            the objective keeps results computed from them); n_samples = n; n_features = d.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
