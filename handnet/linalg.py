@@ -20,7 +20,7 @@ scaled problem, scaled back, are bit for bit those of the original wherever thos
 overflow or underflow. So the scaling is needed only when they would: ``gram`` forms XᵀX from X
 itself, and again from X/2ᵏ only when the largest diagonal entry of XᵀX (the largest squared
 column norm) lies outside [2⁻⁵⁰⁰, 2⁵⁰⁰]; inside, neither XᵀX nor anything computed from it can
-come near overflow (2¹⁰²⁴) or underflow (2⁻¹⁰²²). Least
+come near overflow (2¹⁰²⁴) or underflow (2⁻¹⁰²²). ``norm`` does the same for vectors. Least
 squares on X·1e160 is solved exactly this way, though its curvature (1e320) is no float64.
 """
 
@@ -52,17 +52,19 @@ def _times_power_of_two(x: float, k: int) -> float:
 def norm(v: np.ndarray) -> float:
     """‖v‖₂ = √(Σᵢ vᵢ²) without overflow: a vector of entries 1e200 has norm 1e200·√d, not inf.
 
+    When Σᵢ vᵢ² lies in [2⁻⁵⁰⁰, 2⁵⁰⁰] it is the answer's square, computed without harm. Otherwise
     v is divided by 2ᵏ first (see the module docstring), so every square is below 4, and the
     norm is scaled back; inf only when ‖v‖ itself exceeds the largest float64.
     """
-    v = np.asarray(v, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64).ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = float(v @ v)                  # inf or NaN here sends us to the careful path
+    if _SAFE_LOW <= squares <= _SAFE_HIGH:
+        return math.sqrt(squares)
     if v.size == 0 or not np.all(np.isfinite(v)):
         return float(np.linalg.norm(v))
     k = _exponent(v)
-    try:
-        return math.ldexp(float(np.linalg.norm(np.ldexp(v, -k))), k)
-    except OverflowError:
-        return math.inf
+    return _times_power_of_two(float(np.linalg.norm(np.ldexp(v, -k))), k)
 
 
 def forward_substitution(L: np.ndarray, b: np.ndarray) -> np.ndarray:
