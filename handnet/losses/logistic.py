@@ -10,6 +10,9 @@ from handnet.linalg import gram_eigenvalue_range
 from handnet.losses.objective import Objective, check_data, check_lam, finite_curvature
 
 
+HESSIAN_ROWS = 2048   # rows of S^½X formed at a time: a block stays in cache while syrk reads it
+
+
 class Logistic(Objective):
     """f(w) = (1/n) Σᵢ ℓ(xᵢᵀw, yᵢ) + λ/2 ‖w‖², with labels yᵢ ∈ {0, 1}.
 
@@ -26,7 +29,9 @@ class Logistic(Objective):
                with e = e^(−|z|), which keeps its digits when σ(z) rounds to 1 (z ≳ 37), where
                1 − σ(z) would be exactly 0. XᵀSX = (S^½X)ᵀ(S^½X): numpy computes a product of a
                matrix with its own transpose by one triangle (BLAS syrk), half the flops of a
-               general product, and the result is exactly symmetric.
+               general product, and the result is exactly symmetric. It is summed over blocks of
+               ``HESSIAN_ROWS`` rows, Σ_blocks (S^½X)_bᵀ(S^½X)_b, so that the scaled copy of X is
+               one block (it stays in cache while syrk reads it), never a second n×d array.
     Shared:    value, gradient and Hessian all start from z = Xw and e = e^(−|z|) ∈ (0, 1], and
                minimisers ask for two or three of them at the same w, so ``margins`` keeps the
                last w's pair. With that e, σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0
@@ -89,9 +94,13 @@ class Logistic(Objective):
 
     def hessian(self, w: np.ndarray) -> np.ndarray:
         z, e = self.margins(self.check_w(w))
-        s = e / (1.0 + e) ** 2                                  # σ(z)σ(−z), (n,): the diagonal of S
-        B = self.X * np.sqrt(s)[:, None]                        # (n, d) = S^½X: row i scaled by √sᵢ
-        H = B.T @ B / self.n_samples                            # (d, n) @ (n, d) -> (d, d), by syrk
+        root_s = np.sqrt(e) / (1.0 + e)                         # √(σ(z)σ(−z)), (n,): S^½'s diagonal
+        H = np.zeros((self.n_features, self.n_features))
+        for start in range(0, self.n_samples, HESSIAN_ROWS):    # XᵀSX = Σ over blocks of rows
+            rows = slice(start, start + HESSIAN_ROWS)
+            B = self.X[rows] * root_s[rows, None]               # (r, d) = (S^½X)[rows]: row i scaled by √sᵢ
+            H += B.T @ B                                        # (d, r) @ (r, d) -> (d, d), by syrk
+        H /= self.n_samples
         H.flat[::self.n_features + 1] += self.lam               # + λI on the diagonal
         return H
 
