@@ -117,7 +117,8 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("fit: validation must be a pair (X_val, y_val)")
         X_val, y_val = check_samples(*validation, "fit", "validation X", "validation y")
-    for name, p in model.named_parameters():
+    named_parameters = list(model.named_parameters())     # walked once: training changes values, not the list
+    for name, p in named_parameters:
         check_finite(p.data, "fit", f"parameter {name!r} (before training)")
     _check_targets(loss, _output_shape(model, X, "X"), y, "y")
     if validation is not None:
@@ -130,7 +131,7 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
 
     def check(values, epoch: int, step: int | None, what: str) -> None:
         """Raise TrainingDiverged, saying where, unless every number in ``values`` is finite."""
-        if np.all(np.isfinite(values)):
+        if np.isfinite(values).all():
             return
         where = f"epoch {epoch} of {epochs}, " + (f"step {step} of {n_steps}" if step else "validation")
         cure = f"try a smaller learning rate (lr={lr:g} now)" if lr is not None else "try a smaller learning rate"
@@ -153,11 +154,11 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
                     value = loss(out, y_b)
                     check(value, epoch, step, f"the loss is {value}")
                     model.backward(loss.backward())
-                    for name, p in model.named_parameters():
+                    for name, p in named_parameters:
                         if p.grad is not None:
                             check(p.grad, epoch, step, f"the gradient of {name!r} holds NaN or inf")
                     optimizer.step()
-                    for name, p in model.named_parameters():
+                    for name, p in named_parameters:
                         check(p.data, epoch, step, f"the update made parameter {name!r} NaN or inf")
                 if callback is not None:
                     callback(epoch, step, value)

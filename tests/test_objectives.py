@@ -82,6 +82,23 @@ def test_logistic_is_finite_and_equals_torch_for_margins_of_ten_thousand():
     assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")
 
 
+def test_logistic_reuses_the_margins_of_the_same_w_only_never_of_a_w_changed_in_place():
+    # Value, gradient and Hessian share z = Xw for the last w. A caller that updates w in place
+    # (w -= lr * g) passes the same array with new numbers: each call must see the new ones.
+    ours, theirs, rng = make("logistic", 40, 5, lam=0.2)
+    w = rng.standard_normal(5)
+    for _ in range(3):
+        wt = torch.tensor(w, requires_grad=True)
+        value = theirs(wt)
+        value.backward()
+        assert_close(ours.value(w), value.item(), "value")
+        assert_close(ours.grad(w), wt.grad, "gradient")
+        assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")
+        w -= 0.5 * ours.grad(w)                 # in place: the same array, other numbers
+    H = ours.hessian(w)
+    assert np.array_equal(H, H.T)               # (S^½X)ᵀ(S^½X) is symmetric bit for bit
+
+
 def test_ridge_with_intercept_is_the_full_objective_minimised_over_the_intercept():
     # Envelope theorem: at b = intercept(w), ∂F/∂b = 0 and ∂F/∂w = grad(w), where
     # F(w, b) = 1/(2n)‖y − Xw − b‖² + λ/2‖w‖² on the raw (uncentred) data.

@@ -25,7 +25,8 @@ class LeastSquares(Objective):
     Shapes:
         X: (n, d), y: (n,), w: (d,).
     Attributes:
-        X, y: the data as float64; n_samples = n; n_features = d.
+        X, y: the data as float64 (not copied when they already are: change neither afterwards,
+            the objective keeps results computed from them); n_samples = n; n_features = d.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -66,4 +67,4 @@ class LeastSquares(Objective):
         The normal equations XᵀX w = Xᵀy, by ``handnet.linalg.solve_normal_equations`` with λ = 0:
         Cholesky while XᵀX is well conditioned, else the SVD of X (see there for why and the cost).
         """
-        return solve_normal_equations(self.X, self.y, 0.0, self._curvature_range)
+        return solve_normal_equations(self.X, self.y, 0.0)

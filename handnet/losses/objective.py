@@ -53,12 +53,15 @@ class Objective:
         return None
 
     def check_w(self, w) -> np.ndarray:
-        """Return w as a float64 vector of shape (n_features,), or raise ValueError naming ``w``."""
-        who = type(self).__name__
-        w = as_float64(w, who, "w")
+        """Return w as a float64 vector of shape (n_features,), or raise ValueError naming ``w``.
+
+        O(d): minimisers call it on every value, gradient and Hessian, so it looks at w only.
+        """
+        w = as_float64(w, type(self).__name__, "w")
         if w.shape != (self.n_features,):
-            raise ValueError(f"{who}: w must have shape ({self.n_features},), got {w.shape}")
-        check_finite(w, who, "w")
+            raise ValueError(f"{type(self).__name__}: w must have shape ({self.n_features},), got {w.shape}")
+        if not np.isfinite(w).all():
+            check_finite(w, type(self).__name__, "w")             # raises, naming the first bad entry
         return w
 
     def __repr__(self) -> str:

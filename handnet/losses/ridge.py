@@ -6,7 +6,7 @@ import numpy as np
 
 from handnet.linalg import solve_normal_equations
 from handnet.losses.least_squares import LeastSquares
-from handnet.losses.objective import check_data, check_lam
+from handnet.losses.objective import check_lam
 
 
 class Ridge(LeastSquares):
@@ -32,19 +32,21 @@ class Ridge(LeastSquares):
     Shapes:
         X: (n, d), y: (n,), w: (d,).
     Attributes:
-        X, y: the data the objective is evaluated on (centred when fit_intercept=True), float64.
+        X, y: the data the objective is evaluated on, float64: centred copies when
+            fit_intercept=True, else the data as given (see ``LeastSquares``).
         x_mean (d,), y_mean (float): the column means of X and the mean of y that were removed
             (zeros when fit_intercept=False).
         lam: λ ≥ 0.  n_samples = n, n_features = d.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, lam: float, fit_intercept: bool = False) -> None:
-        X, y = check_data(X, y, "Ridge")
+        super().__init__(X, y)                                   # checks the data (as "Ridge") and keeps it
         self.lam = check_lam(lam, "Ridge")
         self.fit_intercept = bool(fit_intercept)
-        self.x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])   # (d,)
-        self.y_mean = float(y.mean()) if self.fit_intercept else 0.0
-        super().__init__(X - self.x_mean, y - self.y_mean)
+        self.x_mean = self.X.mean(axis=0) if self.fit_intercept else np.zeros(self.n_features)   # (d,)
+        self.y_mean = float(self.y.mean()) if self.fit_intercept else 0.0
+        if self.fit_intercept:
+            self.X, self.y = self.X - self.x_mean, self.y - self.y_mean   # the centred data
 
     def value(self, w: np.ndarray) -> float:
         w = self.check_w(w)
@@ -72,7 +74,7 @@ class Ridge(LeastSquares):
         conditioned; otherwise the SVD of X. The inverse is never formed. λ = 0 is least squares,
         with the minimum-norm solution when X has rank < d.
         """
-        return solve_normal_equations(self.X, self.y, self.lam, self._curvature_range)
+        return solve_normal_equations(self.X, self.y, self.lam)
 
     def intercept(self, w: np.ndarray) -> float:
         """The unpenalised intercept b = ȳ − x̄ᵀw that goes with w (0.0 when fit_intercept=False).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 
@@ -9,8 +10,8 @@ import numpy as np
 
 from handnet._checks import check_real
 from handnet.losses.objective import Objective
-from handnet.optim.result import (ConvergenceWarning, OptimizeResult, Trace, check_objective, check_stopping,
-                                  is_finite, quiet, start)
+from handnet.optim.result import (ROUNDING, ConvergenceWarning, OptimizeResult, Trace, check_objective,
+                                  check_stopping, is_finite, quiet, start)
 
 
 def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None = None,
@@ -57,21 +58,20 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         with quiet():
             w_new = w - lr * g
-            f_new = objective.value(w_new) if is_finite(w_new) else np.inf
-        if not np.isfinite(f_new):
-            message = trace.not_finite("gradient_descent", f"the value at the next iterate (step lr = {lr:.3e})")
-            break
-        # Allow a rise within the rounding error of f: near the minimiser f stops changing.
-        if not f_new <= f + 64 * np.finfo(np.float64).eps * max(1.0, abs(f)):
-            message = (f"the value rose from {f!r} to {f_new!r}: the step lr = {lr:.3e} is too large "
-                       f"(for a convex f, every step below 2/L decreases f)")
-            warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
-            break
-        with quiet():
+            f_new = objective.value(w_new) if is_finite(w_new) else math.inf
+            if not math.isfinite(f_new):
+                message = trace.not_finite("gradient_descent", f"the value at the next iterate (step lr = {lr:.3e})")
+                break
+            # Allow a rise within the rounding error of f: near the minimiser f stops changing.
+            if not f_new <= f + ROUNDING * max(1.0, abs(f)):
+                message = (f"the value rose from {f!r} to {f_new!r}: the step lr = {lr:.3e} is too large "
+                           f"(for a convex f, every step below 2/L decreases f)")
+                warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
+                break
             g_new = objective.grad(w_new)
-        if not is_finite(g_new):
-            message = trace.not_finite("gradient_descent", "the gradient at the next iterate")
-            break
+            if not is_finite(g_new):
+                message = trace.not_finite("gradient_descent", "the gradient at the next iterate")
+                break
         w, f, g = w_new, f_new, g_new
         trace.record(w, f, g, lr)
     return trace.result(w, f, tol, message)

@@ -8,11 +8,11 @@ import numpy as np
 
 from handnet.linalg import cholesky_solve, norm
 from handnet.losses.objective import Objective
-from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping, is_finite, quiet, start
+from handnet.optim.result import (ROUNDING, OptimizeResult, Trace, check_objective, check_stopping, is_finite, quiet,
+                                  start)
 
 ARMIJO_C = 1e-4       # accept t when f(w + t·d) ≤ f(w) + ARMIJO_C · t · ∇f(w)ᵀd
 BACKTRACK = 0.5       # otherwise try t·BACKTRACK
-ROUNDING = 64 * np.finfo(np.float64).eps   # relative rounding error we allow a computed f
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:

@@ -72,19 +72,27 @@ class Optimizer:
             self.update(p, p.grad, self.state.setdefault(p, {}))
 
     def _check_grad(self, i: int, p: Parameter) -> None:
-        """Raise ValueError naming params[i] unless its .grad is an array of finite reals of its shape."""
-        who = f"{type(self).__name__}.step: params[{i}] (shape {p.data.shape})"
+        """Raise ValueError naming params[i] unless its .grad is an array of finite reals of its shape.
+
+        Three attribute tests and one pass of ``np.isfinite``: a step of a small model is a few
+        dozen NumPy calls, and its checks should not be a large part of them.
+        """
         g = p.grad
         if not isinstance(g, np.ndarray):
-            raise ValueError(f"{who}: .grad must be an ndarray, got {type(g).__name__}; nothing was updated")
+            raise ValueError(f"{self._who(i, p)}: .grad must be an ndarray, got {type(g).__name__}; "
+                             f"nothing was updated")
         if g.dtype.kind not in "iuf":   # int, unsigned, float: no complex, str, bool or object
-            raise ValueError(f"{who}: .grad must hold real numbers, got dtype {g.dtype}; nothing was updated")
+            raise ValueError(f"{self._who(i, p)}: .grad must hold real numbers, got dtype {g.dtype}; "
+                             f"nothing was updated")
         if g.shape != p.data.shape:
-            raise ValueError(f"{who} has a gradient of shape {g.shape}; nothing was updated")
-        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{self._who(i, p)} has a gradient of shape {g.shape}; nothing was updated")
+        if not np.isfinite(g).all():
             bad = tuple(int(k) for k in np.argwhere(~np.isfinite(g))[0])
-            raise ValueError(f"{who}: .grad must be finite, found {g[bad]} at index {bad} (a step would make the "
-                             f"parameter, and any moments kept of it, NaN for good); nothing was updated")
+            raise ValueError(f"{self._who(i, p)}: .grad must be finite, found {g[bad]} at index {bad} (a step would "
+                             f"make the parameter, and any moments kept of it, NaN for good); nothing was updated")
+
+    def _who(self, i: int, p: Parameter) -> str:
+        return f"{type(self).__name__}.step: params[{i}] (shape {p.data.shape})"
 
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:
         """Change ``p.data`` in place given its gradient ``g``; ``state`` is p's own dict."""

@@ -13,6 +13,9 @@ from handnet.linalg import norm
 from handnet.losses.objective import Objective
 
 
+ROUNDING = 64 * np.finfo(np.float64).eps   # relative rounding error we allow a computed f
+
+
 def quiet() -> np.errstate:
     """numpy's floating-point warnings off. Minimisers evaluate the objective inside it and check
     every number they get instead: a non-finite value, gradient or Hessian is never convergence,
@@ -68,7 +71,11 @@ def check_objective(objective, who: str) -> None:
 
 
 def is_finite(*values) -> bool:
-    return all(np.all(np.isfinite(v)) for v in values)
+    """True when every number in every value (floats or arrays) is finite."""
+    for v in values:
+        if not np.isfinite(v).all():
+            return False
+    return True
 
 
 def start(objective, w0: np.ndarray, who: str) -> tuple[np.ndarray, float, np.ndarray]:
