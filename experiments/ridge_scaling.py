@@ -8,8 +8,8 @@ GD's bound ‖wₖ − w*‖ ≤ (1 − 1/κ)ᵏ‖w*‖ depends on κ alone, so
 with n or d; each iteration is two products with X (Xw and Xᵀr), about 4nd flops. The closed form has three
 stages: forming XᵀX and Xᵀy (about nd² flops), factorising XᵀX = LLᵀ by Cholesky (d³/3) and two
 triangular solves (d² each). At these sizes wall time is not flops, which is why times are reported
-here and never claimed: handnet's triangular solves loop over the d rows in Python, so they cost a
-fixed overhead per row whatever n is; BLAS does more flops per second on larger matrices; and per-call
+here and never claimed: handnet's triangular solves go a block of 64 rows at a time, so they cost a
+fixed overhead per block whatever n is; BLAS does more flops per second on larger matrices; and per-call
 overheads weigh most at the smallest sizes. The fitted exponents describe these sizes on this
 machine, not the asymptotic costs.
 """
