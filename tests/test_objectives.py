@@ -16,7 +16,7 @@ from sklearn.linear_model import Ridge as SkRidge
 
 from handnet import numerical_jacobian
 from handnet.losses import LeastSquares, Logistic, Ridge
-from tests.torch_compare import assert_close, rel_err
+from tests.torch_compare import assert_close, rel_err, compare_objective_with_torch
 
 
 def torch_objective(kind, X, y, lam=0.0, fit_intercept=False):
@@ -54,12 +54,7 @@ CASES = [  # (kind, n, d, lam, fit_intercept)
 def test_value_grad_hessian_equal_torch_autograd(kind, n, d, lam, fit_intercept):
     ours, theirs, rng = make(kind, n, d, lam, fit_intercept)
     w = rng.standard_normal(d)
-    wt = torch.tensor(w, requires_grad=True)
-    value = theirs(wt)
-    value.backward()
-    assert_close(ours.value(w), value.item(), "value")
-    assert_close(ours.grad(w), wt.grad, "gradient")
-    assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")
+    compare_objective_with_torch(ours, theirs, w)
 
 
 @pytest.mark.parametrize("kind,n,d,lam,fit_intercept", CASES)

@@ -9,7 +9,7 @@ import handnet as hn
 from handnet.layers import Linear, Tanh
 from handnet.losses import Logistic, MSELoss
 from handnet.sklearn.penalised import Penalised
-from tests.torch_compare import assert_close
+from tests.torch_compare import compare_objective_with_torch
 
 
 def logistic_problem(seed=0, n=30, d=4):
@@ -29,12 +29,7 @@ def test_value_gradient_and_hessian_equal_torch_autograd_of_the_formula():
         return bce + 0.5 * (lt * w * w).sum() + 0.5 * mu * w[centred].sum() ** 2
 
     w = rng.standard_normal(4)
-    wt = torch.tensor(w, requires_grad=True)
-    value = theirs(wt)
-    value.backward()
-    assert_close(ours.value(w), value.item(), "value")
-    assert_close(ours.grad(w), wt.grad, "gradient")
-    assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")
+    compare_objective_with_torch(ours, theirs, w)
 
 
 def test_gauss_newton_adds_the_same_curvature_to_the_networks_gauss_newton_matrix():

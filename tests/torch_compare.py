@@ -190,3 +190,13 @@ def compare_backward_tangent_with_torch(module: hn.Module, x: np.ndarray, *, rng
     scale = max(np.abs(as_numpy(theirs)).max(initial=0.0) for _, _, theirs in pairs)
     for what, ours, theirs in pairs:
         assert_close(ours, theirs, f"{type(module).__name__}: {what}", tol, zero_atol=tol * scale)
+
+
+def compare_objective_with_torch(ours, theirs, w: np.ndarray) -> None:
+    """An objective's value, gradient and Hessian at w equal torch autograd's of ``theirs`` (a function of a tensor)."""
+    wt = torch.tensor(w, requires_grad=True)
+    value = theirs(wt)
+    value.backward()
+    assert_close(ours.value(w), value.item(), "value")
+    assert_close(ours.grad(w), wt.grad, "gradient")
+    assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")
