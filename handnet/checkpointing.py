@@ -36,7 +36,7 @@ class Checkpoint(Module):
     attribute that is not a buffer: what ``hn.saved_arrays`` counts) is dropped. The Checkpoint
     keeps x, and the random-generator states and modes the forward started from.
     Backward: rebuild (below), dx = module.backward(dout), which writes the parameters' .grad;
-    drop the caches again.
+    drop the caches again. ``backward_parameters`` likewise, with module.backward_parameters.
     Forward mode: rebuild, dy = module.jvp(dx, tangents), drop.
     Second order: rebuild, module.backward_tangent(dout, dout_dot, dx, tangents), drop.
     The rules are module's own, run on the same caches, so the results are module's, bit for bit.
@@ -89,6 +89,13 @@ class Checkpoint(Module):
         try:
             self._rebuild("backward")
             return self.module.backward(dout)
+        finally:
+            _drop_caches(self.module)
+
+    def backward_parameters(self, dout: np.ndarray) -> None:
+        try:
+            self._rebuild("backward_parameters")
+            self.module.backward_parameters(dout)
         finally:
             _drop_caches(self.module)
 
@@ -191,6 +198,9 @@ class CheckpointedSequential(Sequential):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return self.chain.backward(dout)
+
+    def backward_parameters(self, dout: np.ndarray) -> None:
+        self.chain.backward_parameters(dout)
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         return self.chain.jvp(dx, self._to_chain(tangents))

@@ -101,7 +101,7 @@ def _hvp_at(model: Module, loss: Loss, g_out: np.ndarray, v: np.ndarray) -> np.n
 
 def _gnvp_at(model: Module, loss: Loss, v: np.ndarray) -> np.ndarray:
     """G v = Jᵀ (H_ℓ (J v)) from the caches of the last forward: jvp, the loss's hvp, backward."""
-    model.backward(loss.hvp(model.jvp(None, _as_tangents(model, v))))
+    model.backward_parameters(loss.hvp(model.jvp(None, _as_tangents(model, v))))
     return _as_vector(model, {name: p.grad for name, p in model.named_parameters()})
 
 

@@ -52,7 +52,7 @@ class ModelObjective(Objective):
         with preserved(self.model):
             curvature.vector_to_parameters(w, self.model)
             self.loss(self.model(self.X), self.y)
-            self.model.backward(self.loss.backward())
+            self.model.backward_parameters(self.loss.backward())
             return curvature._as_vector(self.model, {n: p.grad for n, p in self.model.named_parameters()})
 
     def hessian(self, w: np.ndarray) -> np.ndarray:

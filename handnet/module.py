@@ -8,6 +8,10 @@ The protocol (every layer in ``handnet.layers`` follows it):
   ``dx = ∂L/∂x`` (the shape of ``x``). It reads only the cache of the last forward, *writes*
   each parameter's ``.grad`` (never adds to it) and never changes a parameter's value:
   updating parameters is the optimizer's job.
+* ``m.backward_parameters(dout)`` writes the same ``.grad`` as ``backward(dout)`` and returns
+  None: for the caller who needs no dx (a training step: no one differentiates the data). A
+  module whose dx costs real work skips it (Linear: the product dout W); the default runs
+  backward and drops dx. ``Sequential`` stops at its first layer that holds parameters.
 * Caches hold references, not copies (a copy of every activation would double the memory a
   backward needs): between forward and backward, do not change in place an array passed to a
   layer's forward or returned by it. ``Sequential`` copies its input, so a network is safe from
@@ -66,6 +70,10 @@ class Module:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def backward_parameters(self, dout: np.ndarray) -> None:
+        """Write every parameter's ``.grad`` as ``backward(dout)`` does, without returning dx."""
+        self.backward(dout)
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict[str, np.ndarray] | None = None) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define jvp")

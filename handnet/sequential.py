@@ -16,6 +16,8 @@ class Sequential(Module):
     Forward:  x_0 = x,  x_k = f_k(x_{k-1}),  y = x_K.
     Backward: the chain rule, right to left: g_K = dout,  g_{k-1} = f_k.backward(g_k),  dx = g_0.
               Each f_k.backward also writes the gradients of f_k's own parameters.
+              ``backward_parameters(dout)`` writes the same gradients and stops at the first f_j
+              that holds parameters, asking it for no dx (nothing before it needs a g).
     Forward mode: the chain rule, left to right: ẋ_0 = dx,  ẋ_k = f_k.jvp(ẋ_{k-1}, θ̇_k),  dy = ẋ_K,
               where θ̇_k are the entries of ``tangents`` under f_k's prefix ("k."), without it.
     Second order: the two passes together. Left to right, the input tangent ẋ_{k-1} of every
@@ -66,6 +68,16 @@ class Sequential(Module):
             dout = layer.backward(dout)
         return dout
 
+    def backward_parameters(self, dout: np.ndarray) -> None:
+        # The chain rule stops at the first layer holding parameters: the layers before it have no
+        # .grad to write, and it needs no dx.
+        first = next((k for k, layer in enumerate(self.layers) if _holds_parameters(layer)), None)
+        if first is None:
+            return
+        for layer in reversed(self.layers[first + 1:]):
+            dout = layer.backward(dout)
+        self.layers[first].backward_parameters(dout)
+
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         per_child = self._split(tangents)
         for layer, child_tangents in zip(self.layers, per_child):
@@ -106,6 +118,11 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def _holds_parameters(module: Module) -> bool:
+    """Whether ``module`` or a descendant holds a Parameter (the walk stops at the first one)."""
+    return next(module.named_parameters(), None) is not None
 
 
 def _refuse_shared(seq: Sequential) -> None:

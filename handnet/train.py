@@ -1,10 +1,11 @@
 """Training a network: ``fit`` runs mini-batch gradient descent with a progress bar.
 
 One training step on a batch (X_b, y_b) is the whole protocol of handnet in four lines:
-    out = model(X_b)                        forward, caching what backward needs
-    L   = loss(out, y_b)                    a float
-    model.backward(loss.backward())         writes every parameter's .grad
-    optimizer.step()                        θ ← update(θ, .grad)
+    out = model(X_b)                              forward, caching what backward needs
+    L   = loss(out, y_b)                          a float
+    model.backward_parameters(loss.backward())    writes every parameter's .grad (backward() would
+                                                  also compute dL/dX_b, which no one needs here)
+    optimizer.step()                              θ ← update(θ, .grad)
 ``fit`` repeats it over shuffled batches, checks every number it produces for NaN and inf, and
 records the loss (and accuracy, for classification: ``loss.accuracy``) of each epoch.
 It trains in train mode, evaluates the validation set in eval mode, and leaves every module in
@@ -153,7 +154,7 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
                     check(out, epoch, step, "the model's output holds NaN or inf")
                     value = loss(out, y_b)
                     check(value, epoch, step, f"the loss is {value}")
-                    model.backward(loss.backward())
+                    model.backward_parameters(loss.backward())
                     for name, p in named_parameters:
                         if p.grad is not None:
                             check(p.grad, epoch, step, f"the gradient of {name!r} holds NaN or inf")

@@ -208,3 +208,62 @@ def test_a_parameter_of_anything_but_real_numbers_is_refused(data, match):
 def test_load_state_dict_of_something_not_a_dict_says_what_it_wants():
     with pytest.raises(TypeError, match=r"state must be a dict of arrays keyed like state_dict\(\).*got NoneType"):
         _model().load_state_dict(None)
+
+
+# ---- backward_parameters: the same .grad as backward, without dx --------------------------------
+def _grads(model) -> dict[str, np.ndarray]:
+    return {name: p.grad.copy() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: Linear(4, 3, rng=rng), lambda rng: BatchNorm1d(4), lambda rng: LayerNorm(4),
+    lambda rng: hn.Sequential(Linear(4, 5, rng=rng), BatchNorm1d(5), Tanh(), Linear(5, 3, rng=rng)),
+    lambda rng: hn.Sequential(Dropout(0.0), ReLU(), Linear(4, 3, rng=rng)),
+    lambda rng: hn.Sequential(hn.Sequential(ReLU(), Linear(4, 5, rng=rng)), GELU(), Linear(5, 3, rng=rng)),
+    lambda rng: hn.checkpoint_sequential(hn.Sequential(Linear(4, 5, rng=rng), Tanh(), Linear(5, 5, rng=rng),
+                                                       Sigmoid(), Linear(5, 3, rng=rng)), segments=2),
+], ids=["Linear", "BatchNorm1d", "LayerNorm", "mlp", "parameterless_first", "nested", "checkpointed"])
+def test_backward_parameters_writes_exactly_the_gradients_backward_writes_and_returns_none(make):
+    rng = np.random.default_rng(6)
+    model = make(rng)
+    x = rng.standard_normal((6, 4))
+    dout = rng.standard_normal(model(x).shape)
+    model.backward(dout)
+    expected = _grads(model)
+    for p in model.parameters():
+        p.grad = None
+    model(x)
+    assert model.backward_parameters(dout) is None
+    got = _grads(model)
+    assert got.keys() == expected.keys()
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_sequential_backward_parameters_stops_at_the_first_layer_holding_parameters():
+    calls = []
+
+    class Spy(ReLU):
+        def backward(self, dout):
+            calls.append("backward")
+            return super().backward(dout)
+
+    class SpyLinear(Linear):
+        def backward(self, dout):
+            calls.append("Linear.backward")
+            return super().backward(dout)
+
+    rng = np.random.default_rng(7)
+    model = hn.Sequential(Spy(), SpyLinear(3, 4, rng=rng), Spy(), SpyLinear(4, 2, rng=rng))
+    model(rng.standard_normal((5, 3)))
+    model.backward_parameters(rng.standard_normal((5, 2)))
+    # the last Linear and the ReLU before it run backward; the first Linear writes dW and db only,
+    # and the ReLU in front of it, with nothing to write, is not reached
+    assert calls == ["Linear.backward", "backward"]
+    assert model[1].weight.grad is not None
+
+
+def test_backward_parameters_of_a_chain_without_parameters_does_nothing():
+    model = hn.Sequential(ReLU(), Tanh())
+    model(np.ones((2, 3)))
+    assert model.backward_parameters(np.ones((2, 3))) is None

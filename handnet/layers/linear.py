@@ -66,20 +66,30 @@ class Linear(Module):
         W, b = self._weights_as(x.dtype)   # compute in the input's dtype
         self.x = x
         y = x @ W.T                        # (*, D) @ (D, M) -> (*, M)
-        return y + b if b is not None else y
+        if b is not None:
+            y += b                         # in place: y is a new array, no one else holds it
+        return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._write_parameter_grads(dout)
+        W, _ = self._weights_as(self.x.dtype)
+        return dout @ W                    # dx: (*, M) @ (M, D) -> (*, D)
+
+    def backward_parameters(self, dout: np.ndarray) -> None:
+        """dW and db only: the product dout W for dx, as costly as dW, is skipped."""
+        self._write_parameter_grads(dout)
+
+    def _write_parameter_grads(self, dout: np.ndarray) -> np.ndarray:
+        """Write dW = doutᵀ x and db = Σₙ doutₙ; return dout, checked and in the input's dtype."""
         require_cache(self.x, "Linear")
         x = self.x
         dout = check_grad_shape(dout, x.shape[:-1] + (self.out_features,), "Linear").astype(x.dtype, copy=False)
-        W, _ = self._weights_as(x.dtype)
         rows_x, rows_dout = x.reshape(-1, self.in_features), dout.reshape(-1, self.out_features)  # (N, D), (N, M)
         dW = rows_dout.T @ rows_x          # (M, N) @ (N, D) -> (M, D)
-        dx = dout @ W                      # (*, M) @ (M, D) -> (*, D)
         self.weight.grad = dW.astype(self.weight.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad = rows_dout.sum(axis=0).astype(self.bias.dtype, copy=False)   # db: (M,)
-        return dx
+        return dout
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         require_cache(self.x, "Linear", "jvp")

@@ -183,7 +183,7 @@ class BaseMLP(BaseEstimator):
                 for start, stop in _batch_bounds(n, batch_size):
                     idx = order[start:stop]
                     value = loss(model(X[idx]), targets[idx])
-                    model.backward(loss.backward())
+                    model.backward_parameters(loss.backward())
                     scale = self.alpha / len(idx)                   # α/b: scikit-learn's L2 term on this batch
                     for W in weights:
                         W.grad = W.grad + scale * W.data
