@@ -218,3 +218,12 @@ def test_a_bad_gradient_on_a_later_parameter_leaves_every_parameter_and_all_stat
     a.grad, b.grad = np.full(2, 0.25), np.full(3, 0.25)
     opt.step()                                        # and the optimizer goes on as if nothing happened
     assert all(np.all(np.isfinite(p.data)) for p in (a, b))
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_a_finite_gradient_whose_squares_overflow_is_accepted_not_taken_for_inf(dtype, big):
+    # The step checks g·g first; that overflows here although every entry is finite.
+    p = hn.Parameter(np.zeros(3, dtype))
+    p.grad = np.array([big, -big, 1.0], dtype)
+    SGD([p], lr=1 / big).step()
+    np.testing.assert_allclose(p.data, [-1.0, 1.0, -1 / big], rtol=1e-6)

@@ -65,8 +65,11 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         d = g + self.weight_decay * p.data if self.weight_decay != 0 else g
-        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * d
-        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1                                         # m = β₁ m + (1 − β₁) d, in place
+        m += (1 - beta1) * d
+        v *= beta2                                         # v = β₂ v + (1 − β₂) d², in place
+        v += (1 - beta2) * d * d
         m_hat_scale = 1 - beta1 ** t                       # m̂ = m / m_hat_scale
         v_hat_sqrt_scale = math.sqrt(1 - beta2 ** t)       # √v̂ = √v / v_hat_sqrt_scale
         p.data -= (self.lr / m_hat_scale) * m / (np.sqrt(v) / v_hat_sqrt_scale + self.eps)

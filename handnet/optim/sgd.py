@@ -62,11 +62,12 @@ class SGD(Optimizer):
     def update(self, p: Parameter, g: np.ndarray, state: dict) -> None:
         d = g + self.weight_decay * p.data if self.weight_decay != 0 else g
         if self.momentum != 0:
-            if "momentum_buffer" not in state:
-                b = np.array(d, copy=True)                                  # b = d on the first step
+            b = state.get("momentum_buffer")
+            if b is None:
+                b = state["momentum_buffer"] = np.array(d, copy=True)      # b = d on the first step
             else:
-                b = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * d
-            state["momentum_buffer"] = b
+                b *= self.momentum                                          # b = μ b + (1 − τ) d, in place
+                b += d if self.dampening == 0 else (1 - self.dampening) * d
             d = d + self.momentum * b if self.nesterov else b
         p.data -= self.lr * d
 
