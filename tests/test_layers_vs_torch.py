@@ -244,3 +244,51 @@ def test_bias_before_batchnorm_has_zero_gradient_in_both_libraries():
     scale = np.abs(terms).max()
     assert np.abs(model[0].bias.grad).max() <= 1e-14 * scale * len(x)
     assert np.abs(twin[0].bias.grad.numpy()).max() <= 1e-14 * scale * len(x)
+
+
+def test_batchnorm_built_in_float32_matches_torchs_float32_batchnorm_over_steps_and_in_eval_mode():
+    rng = np.random.default_rng(13)
+    ours, theirs = BatchNorm1d(5, dtype=np.float32), torch.nn.BatchNorm1d(5, dtype=torch.float32)
+    for name in ("running_mean", "running_var"):
+        assert getattr(ours, name).dtype == ours.weight.dtype == ours.bias.dtype == np.float32
+    for step in range(4):
+        if step == 3:
+            ours.eval(), theirs.eval()
+        x = (2 + 3 * rng.standard_normal((16, 5))).astype(np.float32)
+        dout = rng.standard_normal((16, 5)).astype(np.float32)
+        xt = torch.tensor(x, requires_grad=True)
+        yt = theirs(xt)
+        yt.backward(torch.tensor(dout))
+        y, dx = ours(x), ours.backward(dout)
+        assert y.dtype == dx.dtype == ours.weight.grad.dtype == ours.running_var.dtype == np.float32
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(ours.running_var, theirs.running_var.numpy(), rtol=1e-6)
+        theirs.zero_grad()
+
+
+def test_batchnorm_sums_a_float32_batch_in_float64():
+    # Mean 1e4, spread 1: summed in float32 over 4096 rows, the mean would be off by a few
+    # hundredths of σ, and so would x̂. In float64 only the rounding of μ to float32 is left.
+    rng = np.random.default_rng(14)
+    x = 1e4 + rng.standard_normal((4096, 2))
+    y32 = BatchNorm1d(2, dtype=np.float32)(x.astype(np.float32))
+    y64 = BatchNorm1d(2)(x.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(y32, y64, atol=2e-3)
+
+
+@pytest.mark.parametrize("dtype, match", [(np.float16, "float32 or float64"), (np.int64, "floating type")])
+def test_batchnorm_dtype_must_be_float32_or_float64(dtype, match):
+    with pytest.raises(ValueError, match=match):
+        BatchNorm1d(3, dtype=dtype)
+
+
+def test_a_float32_batchnorm_refuses_a_variance_its_running_var_cannot_hold():
+    bn = BatchNorm1d(2, dtype=np.float32)
+    x = np.array([[3e19, 0.0], [-3e19, 1.0]], np.float32)           # σ² ≈ 9e38 > float32's 3.4e38
+    with pytest.raises(ValueError, match="feature 0 .* beyond the largest float32"):
+        bn(x)
+    np.testing.assert_array_equal(bn.running_var, [1.0, 1.0])
+    assert int(bn.num_batches_tracked) == 0
+    assert np.all(np.isfinite(BatchNorm1d(2)(x)))                    # float64 buffers hold it

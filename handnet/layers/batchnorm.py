@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet._checks import (as_float_array, check_finite, check_grad_shape, check_int, check_real, check_tangent,
-                             require_cache)
+from handnet._checks import (as_float_array, check_finite, check_float_dtype, check_grad_shape, check_int, check_real,
+                             check_tangent, require_cache)
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -46,6 +46,9 @@ class BatchNorm1d(Module):
     terms remove the parts of g along the constant vector and along x̂: the output does not
     change when all of a feature's inputs move together, and (exactly only as ε → 0, since ε
     keeps Σₙ x̂ₙ² a little below N) when they are scaled about their mean.
+    Since g = dout ⊙ γ, the two sums are γ ⊙ dβ and γ ⊙ dγ, and the code computes
+        dx = (γ s / N) ⊙ (N·dout − dβ − x̂ ⊙ dγ)
+    which needs no (N, D) array for g.
 
     Backward (eval mode): μ and σ² are constants, so y is affine in x:
         dx = dout ⊙ γ · s,   with s = 1/√(running_var + ε);   dγ, dβ as above.
@@ -76,24 +79,34 @@ class BatchNorm1d(Module):
         weight (γ), bias (β): Parameters (D,), starting at 1 and 0.
         running_mean, running_var: buffers (D,), starting at 0 and 1.
         num_batches_tracked: buffer, a 0-d int64 count of training batches seen.
+        All but the count are of ``dtype`` (float64 by default; float32 as torch's default).
+
+    Numerics: whatever the dtypes, the batch's sums are accumulated in float64 (a float32 sum of
+    thousands of rows would lose digits of μ), and σ² is Σₙ (xₙ − μ)², never E[x²] − μ². A feature
+    whose squares overflow float64 is redone exactly by scaling it with a power of two
+    (``scaled_batch_statistics``); a running variance the buffer's dtype cannot hold is refused.
 
     Cached by forward: ``x_hat`` (as rows: (N, D), or (N·L, D) for an (N, D, L) input),
     ``inv_std`` (= s), whether it ran in train mode, and ``input_shape``.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, *,
+                 dtype=np.float64) -> None:
         super().__init__()
         num_features = check_int(num_features, "BatchNorm1d", "num_features")
         eps = check_real(eps, "BatchNorm1d", "eps", low_open=True)
         if momentum is not None:
             momentum = check_real(momentum, "BatchNorm1d", "momentum (or None)", high=1.0, high_open=False)
+        if np.dtype(dtype).kind != "f":
+            raise ValueError(f"BatchNorm1d: dtype must be a floating type, got {dtype!r}")
+        check_float_dtype(dtype, "BatchNorm1d", "dtype")
         self.num_features = int(num_features)
         self.eps = float(eps)
         self.momentum = momentum
-        self.weight = Parameter(np.ones(num_features))
-        self.bias = Parameter(np.zeros(num_features))
-        self.register_buffer("running_mean", np.zeros(num_features))
-        self.register_buffer("running_var", np.ones(num_features), minimum=0)           # a variance
+        self.weight = Parameter(np.ones(num_features, dtype))
+        self.bias = Parameter(np.zeros(num_features, dtype))
+        self.register_buffer("running_mean", np.zeros(num_features, dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype), minimum=0)    # a variance
         self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64), minimum=0)  # a count
         self.x_hat = None
         self.inv_std = None
@@ -102,36 +115,49 @@ class BatchNorm1d(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "BatchNorm1d")
-        d = self.num_features
+        d, who = self.num_features, f"BatchNorm1d({self.num_features})"
         if x.ndim not in (2, 3) or x.shape[1] != d:
-            raise ValueError(f"BatchNorm1d({d}): expected input of shape (N, {d}) or (N, {d}, L), got {x.shape}")
+            raise ValueError(f"{who}: expected input of shape (N, {d}) or (N, {d}, L), got {x.shape}")
         gamma, beta = self._affine_as(x.dtype)
         rows = _as_rows(x)                           # (N, D), or (N·L, D)
         n = rows.shape[0]
         if self.training:
             if n < 2:
-                raise ValueError(f"BatchNorm1d({d}): train mode needs more than one sample per batch (for input "
-                                 f"(N, {d}, L), more than one of the N·L positions) to estimate a variance, got "
-                                 f"input of shape {x.shape}; use eval() to run on single samples")
-            # Refused before the running statistics move: one NaN batch would make them NaN for good.
-            check_finite(x, f"BatchNorm1d({d})", "input in train mode")
-            mean, var = batch_mean_and_variance(rows, f"BatchNorm1d({d})")   # (D,) each, float64
-            self._update_running_stats(mean, var, n)
+                raise ValueError(f"{who}: train mode needs more than one sample per batch (for input (N, {d}, L), "
+                                 f"more than one of the N·L positions) to estimate a variance, got input of shape "
+                                 f"{x.shape}; use eval() to run on single samples")
+            mean, var, centered = batch_statistics(rows)          # μ, σ² (D,) float64; x − μ (N, D)
+            if not np.isfinite(var).all():
+                # A NaN or inf in the batch is refused before the running statistics move (one NaN batch
+                # would make them NaN for good); a finite batch whose squares overflow is redone with care.
+                check_finite(x, who, "input in train mode")
+                mean, var, centered = scaled_batch_statistics(rows, who)
+            self._update_running_stats(mean, var, rows, who)
         else:
             mean, var = self.running_mean, self.running_var
+            centered = rows - mean                   # (N, D) − (D,): in float64 when the buffers are
         self.used_batch_stats = self.training
-        # Normalised in float64 (the statistics' dtype) and only then cast: a float32 feature with a
-        # spread beyond 1.8e19 has a variance float32 cannot hold, but x̂ and s fit it.
         self.input_shape = x.shape
-        inv_std = 1.0 / np.sqrt(var + self.eps)                           # s: (D,)
+        inv_std = 1.0 / np.sqrt(var + self.eps)                           # s: (D,), in the statistics' dtype
+        centered *= inv_std.astype(centered.dtype, copy=False)            # x̂ = (x − μ)·s, in place: our array
+        self.x_hat = centered.astype(x.dtype, copy=False)                 # (N, D)
         self.inv_std = inv_std.astype(x.dtype, copy=False)
-        self.x_hat = ((rows - mean) * inv_std).astype(x.dtype, copy=False)  # (N, D) − (D,), times (D,)
-        return _from_rows(gamma * self.x_hat + beta, self.input_shape)
+        y = self.x_hat * gamma                                            # y = γ x̂ + β: (N, D) ⊙ (D,) + (D,)
+        y += beta
+        return _from_rows(y, self.input_shape)
 
-    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, rows: np.ndarray, who: str) -> None:
+        n = rows.shape[0]
+        with np.errstate(over="ignore"):                    # an overflow becomes inf, refused just below
+            unbiased_var = var * (n / (n - 1))
+        fits = unbiased_var <= np.finfo(self.running_var.dtype).max
+        if not fits.all():                                  # checked before anything moves
+            k = int(np.flatnonzero(~fits)[0])
+            raise ValueError(f"{who}: feature {k} of the batch has a variance beyond the largest "
+                             f"{self.running_var.dtype} (its values reach {np.abs(rows[:, k]).max():.3g}), so "
+                             f"running_var cannot hold it; rescale the input")
         self.num_batches_tracked = self.num_batches_tracked + 1
         m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        unbiased_var = var * (n / (n - 1))
         # The buffers keep their own dtype (the batch moments are computed in float64).
         self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(self.running_mean.dtype, copy=False)
         self.running_var = ((1 - m) * self.running_var + m * unbiased_var).astype(self.running_var.dtype, copy=False)
@@ -142,14 +168,14 @@ class BatchNorm1d(Module):
         dout = _as_rows(check_grad_shape(dout, self.input_shape, "BatchNorm1d").astype(x_hat.dtype, copy=False))
         gamma, _ = self._affine_as(x_hat.dtype)
         n = x_hat.shape[0]
-        dgamma = (dout * x_hat).sum(axis=0)          # (D,)
+        dgamma = np.einsum("nd,nd->d", dout, x_hat)  # Σₙ doutₙ ⊙ x̂ₙ: (D,), without an (N, D) product
         dbeta = dout.sum(axis=0)                     # (D,)
-        g = dout * gamma                             # ∂L/∂x̂: (N, D)
         if self.used_batch_stats:
-            # Each sum is over the batch, one number per feature: (N, D) − (D,) − (N, D) ⊙ (D,).
-            dx = (s / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+            # The compact form with Σₙ gₙ = γ ⊙ dβ and Σₙ gₙ ⊙ x̂ₙ = γ ⊙ dγ: (N, D) − (D,) − (N, D) ⊙ (D,)
+            dx = n * dout - dbeta - x_hat * dgamma
+            dx *= gamma * s / n
         else:
-            dx = g * s
+            dx = dout * (gamma * s)
         self.weight.grad = dgamma.astype(self.weight.dtype, copy=False)
         self.bias.grad = dbeta.astype(self.bias.dtype, copy=False)
         return _from_rows(dx, self.input_shape)
@@ -200,33 +226,41 @@ class BatchNorm1d(Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
-def batch_mean_and_variance(x: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray]:
-    """μ = (1/N) Σₙ xₙ and the biased σ² = (1/N) Σₙ (xₙ − μ)² of each feature of finite x (N, D), in float64.
+def batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """μ = (1/N) Σₙ xₙ and the biased σ² = (1/N) Σₙ (xₙ − μ)² of each feature of x (N, D), in float64,
+    and x − μ in x's dtype, a new array.
+
+    The sums are accumulated in float64 whatever x's dtype, and σ² is Σ (x − μ)² in one pass
+    that writes no (N, D) square. A NaN or inf in x, or a feature whose squares overflow float64
+    (|x − μ| beyond ~1.3e154), gives a σ² that is not finite: the caller then refuses the batch or
+    redoes it with ``scaled_batch_statistics``.
+    """
+    n = x.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):      # reported as a non-finite σ², see above
+        mean = x.mean(axis=0, dtype=np.float64)             # (D,)
+        centered = x - mean.astype(x.dtype)                 # (N, D)
+        var = np.einsum("nd,nd->d", centered, centered, dtype=np.float64) / n
+    return mean, var, centered
+
+
+def scaled_batch_statistics(x: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``batch_statistics`` of a finite x (N, D) whose squares overflow: μ, σ² and x − μ, all in float64.
 
     The textbook formula squares x − μ, which overflows once |x − μ| > 1.3e154 even where σ² itself
     fits a float64, and then normalises the feature to 0. So each feature is first divided by a
     power of two c with c ≤ max |x| < 2c; that is exact (it only shifts exponents) and makes every
     square at most 16. The moments of x/c are scaled back: μ = c·μ(x/c), σ² = c²·σ²(x/c), bit for
-    bit the textbook numbers wherever those do not overflow. float32 input is moved to float64
-    first, where its squares cannot overflow.
-
-    Raises ValueError when the running variance σ²·N/(N − 1) itself exceeds the largest float64:
-    running_var could not hold it.
+    bit the textbook numbers wherever those do not overflow. A σ² beyond float64 becomes inf, which
+    the running variance then refuses.
     """
     x = x.astype(np.float64, copy=False)
     c = np.ldexp(1.0, np.frexp(np.abs(x).max(axis=0))[1] - 1)   # (D,) powers of two (½ for a zero feature)
     u = x / c                                                   # (N, D), every |u| < 2
     mean_u = u.mean(axis=0)
     var_u = ((u - mean_u) ** 2).mean(axis=0)
-    n = x.shape[0]
-    with np.errstate(over="ignore"):                            # an overflow becomes inf, refused just below
-        var = var_u * c * c
-        unbiased = var * (n / (n - 1))
-    if not np.all(np.isfinite(unbiased)):
-        d = int(np.flatnonzero(~np.isfinite(unbiased))[0])
-        raise ValueError(f"{who}: feature {d} of the batch has a variance beyond the largest float64 (its values "
-                         f"reach {np.abs(x[:, d]).max():.3g}), so running_var cannot hold it; rescale the input")
-    return mean_u * c, var
+    mean = mean_u * c
+    with np.errstate(over="ignore"):                            # σ² beyond float64: inf, refused by the caller
+        return mean, var_u * c * c, x - mean
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
