@@ -6,10 +6,9 @@ that the three stayed in step). All three start from the handnet model's initial
 torch loads it (``strict=True``), the reference copies it into plain arrays.
 
 The handnet step is the plain four-line loop body, not ``hn.fit``:
-    out = model(X_b); loss(out, y_b); model.backward(loss.backward()); opt.step()
-For float32, handnet's Linear layers are built with ``dtype=np.float32``; BatchNorm1d has no
-dtype argument, so its γ, β and running statistics stay float64 (torch's and the reference's
-are float32). That is handnet's public API as it stands.
+    out = model(X_b); loss(out, y_b); model.backward_parameters(loss.backward()); opt.step()
+For float32, handnet's Linear and BatchNorm1d layers are built with ``dtype=np.float32``, as
+torch's and the reference's parameters are float32.
 """
 
 from __future__ import annotations
@@ -33,7 +32,10 @@ def handnet_model(dims: tuple[int, int, int, int], batchnorm: bool, dtype, seed:
     d, h, c = dims[0], dims[1], dims[3]
     layers = []
     for fan_in in (d, h):
-        layers += [Linear(fan_in, h, rng=rng, dtype=dtype)] + ([BatchNorm1d(h)] if batchnorm else []) + [ReLU()]
+        layers.append(Linear(fan_in, h, rng=rng, dtype=dtype))
+        if batchnorm:
+            layers.append(BatchNorm1d(h, dtype=dtype))
+        layers.append(ReLU())
     return hn.Sequential(*layers, Linear(h, c, rng=rng, dtype=dtype))
 
 
@@ -47,7 +49,7 @@ class HandnetTrainer:
     def step(self, X_b: np.ndarray, y_b: np.ndarray) -> None:
         out = self.model(X_b)
         self.loss(out, y_b)
-        self.model.backward(self.loss.backward())
+        self.model.backward_parameters(self.loss.backward())
         self.opt.step()
 
     def first_weight(self) -> np.ndarray:

@@ -13,8 +13,8 @@ wide_mlp measures one step of the same training on random data for 784-1024-1024
 
 All implementations start from the same weights and take the same steps, repetition after
 repetition; ``checks`` records how far the first layer's weights drifted apart by the end,
-relative to the largest weight: rounding only, and in float32 with BatchNorm also handnet's
-float64 γ and β (see ``_models``).
+relative to the largest weight: rounding only (each library sums in its own order, and
+float32 rounding grows over the steps).
 """
 
 from __future__ import annotations

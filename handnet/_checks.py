@@ -28,10 +28,11 @@ def as_float_array(x, who: str, name: str = "input") -> np.ndarray:
     (float16, longdouble), which handnet does not compute in (see ``check_float_dtype``).
     """
     x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.floating):
+    kind = x.dtype.kind                  # "f" float, "i"/"u" integer, "b" bool
+    if kind == "f":
         check_float_dtype(x.dtype, who, name)
         return x
-    if np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.bool_):
+    if kind in "iub":
         return x.astype(np.float64)
     raise ValueError(f"{who}: {name} must be an array of real numbers, got dtype {x.dtype}")
 
@@ -80,7 +81,7 @@ def check_finite(x: np.ndarray, who: str, name: str, *, by_row: bool = False) ->
     The message gives the index of the first bad entry; ``by_row=True`` (for targets, one row per
     sample) names its row first, so that the sample can be found in the data set.
     """
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
         where = f"at row {bad[0]} (index {bad})" if by_row and bad else f"at index {bad}"
         raise ValueError(f"{who}: {name} must be finite, found {x[bad]} {where}")

@@ -60,7 +60,7 @@ def _shifted_by_row_max(z: np.ndarray, who: str) -> np.ndarray:
     if z.ndim == 0 or z.shape[-1] == 0:
         raise ValueError(f"{who}: the last axis holds the classes and must not be empty, got shape {z.shape}")
     m = z.max(axis=-1, keepdims=True)
-    if not np.all(np.isfinite(m)):
+    if not np.isfinite(m).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(m))[0][:-1])
         where = "the input" if not bad else f"row {bad[0] if len(bad) == 1 else bad}"
         raise ValueError(f"{who}: every row must have a finite maximum, {where} has maximum {m[bad].item()} "

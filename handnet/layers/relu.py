@@ -13,7 +13,9 @@ class ReLU(Module):
 
     Forward:   y = max(x, 0)
     Backward:  dx = dout ⊙ 1[x > 0]
-               The derivative at exactly x = 0 is taken as 0, as PyTorch does.
+               The derivative at exactly x = 0 is taken as 0, as PyTorch does. The product is
+               taken as written: an inf or NaN in dout where x ≤ 0 gives NaN (0·inf), where
+               torch's selection would give 0; such a gradient is broken either way.
     Forward mode: ẏ = ẋ ⊙ 1[x > 0]       (the same mask: ReLU is linear on each side of 0)
     Second order: d(dx)/dt = ġ ⊙ 1[x > 0] (ġ the tangent of dout): the mask is piecewise
                constant, so moving x (away from 0) does not move it, and ReLU has no curvature.
@@ -37,13 +39,13 @@ class ReLU(Module):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         require_cache(self.mask, "ReLU")
         dout = check_grad_shape(dout, self.mask.shape, "ReLU")
-        return np.where(self.mask, dout, np.zeros((), dtype=dout.dtype))
+        return dout * self.mask
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         require_cache(self.mask, "ReLU", "jvp")
         self.check_tangents(tangents)
         dx = check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.jvp")
-        return np.where(self.mask, dx, np.zeros((), dtype=dx.dtype))
+        return dx * self.mask
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -52,4 +54,4 @@ class ReLU(Module):
         check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.backward_tangent")
         self.check_tangents(tangents)
         g_dot = check_tangent(dout_dot, self.mask.shape, self.input_dtype, "ReLU.backward_tangent", "dout_dot")
-        return np.where(self.mask, g_dot, np.zeros((), dtype=g_dot.dtype)), {}
+        return g_dot * self.mask, {}

@@ -45,14 +45,18 @@ class SoftmaxCrossEntropy(Loss):
         z = as_float_array(logits, "SoftmaxCrossEntropy", "logits")
         self._check_logits_shape(z.shape)
         check_finite(z, "SoftmaxCrossEntropy", "logits")
+        target = np.asarray(target)
         T = self._target_probs(target, z.shape).astype(z.dtype, copy=False)
         log_p = log_softmax(z)                               # (N, C)
         self.probs = np.exp(log_p)
         self.target_probs = T
+        n = z.shape[0]
+        if target.ndim == 1:                                 # labels: L = −(1/N) Σₙ log pₙ,yₙ
+            return float(-log_p[np.arange(n), target].sum(dtype=np.float64) / n)
         # A class with target 0 adds exactly 0, even where log p = −inf (a logit more than the largest
         # float below the row's maximum, see log_softmax): we never form 0·(−inf) = NaN.
         terms = T * np.where(T > 0, log_p, 0)                # (N, C)
-        return float(-terms.sum(dtype=np.float64) / z.shape[0])
+        return float(-terms.sum(dtype=np.float64) / n)
 
     def check_target(self, pred_shape: tuple[int, ...], target: np.ndarray) -> None:
         """Labels (N,) in [0, C) or probability rows (N, C); the first bad row is named."""
