@@ -47,7 +47,7 @@ class BatchNorm1d(Module):
     change when all of a feature's inputs move together, and (exactly only as ε → 0, since ε
     keeps Σₙ x̂ₙ² a little below N) when they are scaled about their mean.
     Since g = dout ⊙ γ, the two sums are γ ⊙ dβ and γ ⊙ dγ, and the code computes
-        dx = (γ s / N) ⊙ (N·dout − dβ − x̂ ⊙ dγ)
+        dx = γ s ⊙ (dout − (dβ + x̂ ⊙ dγ) / N)
     which needs no (N, D) array for g.
 
     Backward (eval mode): μ and σ² are constants, so y is affine in x:
@@ -171,9 +171,11 @@ class BatchNorm1d(Module):
         dgamma = np.einsum("nd,nd->d", dout, x_hat)  # Σₙ doutₙ ⊙ x̂ₙ: (D,), without an (N, D) product
         dbeta = dout.sum(axis=0)                     # (D,)
         if self.used_batch_stats:
-            # The compact form with Σₙ gₙ = γ ⊙ dβ and Σₙ gₙ ⊙ x̂ₙ = γ ⊙ dγ: (N, D) − (D,) − (N, D) ⊙ (D,)
-            dx = n * dout - dbeta - x_hat * dgamma
-            dx *= gamma * s / n
+            # dx = γ s ⊙ (dout − (dβ + x̂ ⊙ dγ)/N), built in one (N, D) array: (N, D) ⊙ (D,), then in place
+            dx = x_hat * (dgamma / -n)
+            dx -= dbeta / n
+            dx += dout
+            dx *= gamma * s
         else:
             dx = dout * (gamma * s)
         self.weight.grad = dgamma.astype(self.weight.dtype, copy=False)
