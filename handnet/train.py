@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from handnet._checks import check_finite, check_int, check_samples
+from handnet._checks import all_finite, check_finite, check_int, check_samples
 from handnet.evaluation import predict_batches
 from handnet.losses.loss import Loss
 from handnet.module import Module
@@ -132,7 +132,7 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
 
     def check(values, epoch: int, step: int | None, what: str) -> None:
         """Raise TrainingDiverged, saying where, unless every number in ``values`` is finite."""
-        if np.isfinite(values).all():
+        if all_finite(values):
             return
         where = f"epoch {epoch} of {epochs}, " + (f"step {step} of {n_steps}" if step else "validation")
         cure = f"try a smaller learning rate (lr={lr:g} now)" if lr is not None else "try a smaller learning rate"

@@ -130,3 +130,15 @@ def test_backward_refuses_a_float16_gradient():
     layer(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="gradient has dtype float16"):
         layer.backward(np.ones((2, 2), dtype=np.float16))
+
+
+@pytest.mark.parametrize("values, finite", [
+    (np.array([1e200, -1e200, 3.0]), True),               # a·a overflows; the entries are finite
+    (np.array([1e30, 2.0], np.float32), True),
+    (np.array([0.0, np.nan]), False), (np.array([np.inf, 1.0]), False), (np.array([-np.inf], np.float32), False),
+    (np.array([[1.0, 2.0], [3.0, 4.0]])[:, 0], True),     # not contiguous
+    (np.arange(5), True), (2.5, True), (float("nan"), False), (np.zeros(0), True),
+])
+def test_all_finite_is_the_entrywise_test_even_where_the_sum_of_squares_overflows(values, finite):
+    from handnet._checks import all_finite
+    assert all_finite(values) is finite

@@ -19,11 +19,11 @@ the next backward does not reach.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
 
+from handnet._checks import all_finite
 from handnet.module import Module
 from handnet.parameter import Parameter
 
@@ -75,11 +75,8 @@ class Optimizer:
     def _check_grad(self, i: int, p: Parameter) -> None:
         """Raise ValueError naming params[i] unless its .grad is an array of finite reals of its shape.
 
-        Three attribute tests and one dot product: a step of a small model is a few dozen NumPy
-        calls, and its checks should not be a large part of them. g·g is finite exactly when every
-        entry of g is, unless it overflows (entries beyond ~1e154), and then the entrywise test
-        decides; the dot product is one BLAS call that writes nothing, where ``np.isfinite(g)``
-        writes a boolean array.
+        Three attribute tests and one dot product (``all_finite``): a step of a small model is a
+        few dozen NumPy calls, and its checks should not be a large part of them.
         """
         g = p.grad
         if not isinstance(g, np.ndarray):
@@ -90,7 +87,7 @@ class Optimizer:
                              f"nothing was updated")
         if g.shape != p.data.shape:
             raise ValueError(f"{self._who(i, p)} has a gradient of shape {g.shape}; nothing was updated")
-        if g.dtype.kind == "f" and not math.isfinite(np.vdot(g, g)) and not np.isfinite(g).all():
+        if not all_finite(g):
             bad = tuple(int(k) for k in np.argwhere(~np.isfinite(g))[0])
             raise ValueError(f"{self._who(i, p)}: .grad must be finite, found {g[bad]} at index {bad} (a step would "
                              f"make the parameter, and any moments kept of it, NaN for good); nothing was updated")
