@@ -89,11 +89,12 @@ def logistic_newton(mode: str, repeats: int, settle: float) -> tuple[str, list[d
                 return model.coef_.ravel(), int(model.n_iter_[0])
             solves["scikit-learn"] = ("scikit-learn", fit_sklearn)
         case = f"{n}×{d}"
-        times = round_robin([Candidate(name, lib, fn) for name, (lib, fn) in solves.items()], repeats, settle)
+        times, redone = round_robin([Candidate(name, lib, fn) for name, (lib, fn) in solves.items()], repeats, settle)
         rows += time_rows("logistic_newton", case, times, {name: lib for name, (lib, _) in solves.items()})
         checks[case] = {"newton_iterations": result.n_iter, "converged": result.converged,
                         "only_full_steps": all(t == 1.0 for t in result.history["step_size"]),
-                        "relative_difference[numpy loop]": _relative(solves["numpy loop"][1](), result.x)}
+                        "relative_difference[numpy loop]": _relative(solves["numpy loop"][1](), result.x),
+                        "rounds_redone": redone}
         if sklearn is not None:
             w_sk, iterations = fit_sklearn()
             checks[case].update({"sklearn_iterations": iterations,
@@ -110,8 +111,8 @@ def logistic_gd(mode: str, repeats: int, settle: float) -> tuple[str, list[dict]
         runs = {"handnet": lambda: gradient_descent(Logistic(X, y, LAM), np.zeros(d), lr=lr, max_iter=steps, tol=0.0).x,
                 "numpy loop": lambda: gd_loop(X, y, LAM, lr, steps)}
         case = f"{n}×{d}"
-        times = round_robin([Candidate(name, "numpy", fn) for name, fn in runs.items()], repeats, settle)
+        times, redone = round_robin([Candidate(name, "numpy", fn) for name, fn in runs.items()], repeats, settle)
         rows += time_rows("logistic_gd", case, times, {name: "numpy" for name in runs})
-        checks[case] = {"steps": steps,
+        checks[case] = {"steps": steps, "rounds_redone": redone,
                         "relative_difference[numpy loop]": _relative(runs["numpy loop"](), runs["handnet"]())}
     return f"Logistic regression by gradient descent, {steps} steps of 1/L, λ = {LAM:g}", rows, checks

@@ -79,9 +79,10 @@ def digits_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict],
         candidates.insert(1, Candidate("handnet hn.fit", "numpy", lambda: hn.fit(
             fit_model, fit_trainer.loss, fit_trainer.opt, Xd, y, epochs=1, batch_size=size["batch"], rng=0,
             progress=False)))
-        times = round_robin(candidates, repeats, settle)
+        times, redone = round_robin(candidates, repeats, settle)
         rows += time_rows("digits_mlp", case, times, {c.name: c.library for c in candidates})
-        checks[case] = {"steps_per_epoch": len(bounds), "relative_weight_drift": _agreement(trained)}
+        checks[case] = {"steps_per_epoch": len(bounds), "relative_weight_drift": _agreement(trained),
+                        "rounds_redone": redone}
     title = (f"digits MLP {'-'.join(map(str, dims))}, one epoch of {len(X)} samples in batches of {size['batch']}, "
              f"SGD momentum 0.9")
     return title, rows, checks
@@ -100,8 +101,8 @@ def wide_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], d
         Xt, yt = trained["torch eager"].tensors(Xd, y) if torch else (None, None)
         candidates = _candidates(trained, [(Xd, y)], [(Xt, yt)] if torch else None)
         candidates.insert(2, Candidate("GEMM bound", "numpy", gemm_bound(Xd, dims, dtype)))
-        times = round_robin(candidates, repeats, settle)
+        times, redone = round_robin(candidates, repeats, settle)
         rows += time_rows("wide_mlp", case, times, {c.name: c.library for c in candidates})
-        checks[case] = {"relative_weight_drift": _agreement(trained)}
+        checks[case] = {"relative_weight_drift": _agreement(trained), "rounds_redone": redone}
     title = f"wide MLP {'-'.join(map(str, dims))}, one SGD step at batch {n}"
     return title, rows, checks
