@@ -23,10 +23,11 @@ would only let it doze off.
 Why redo disturbed rounds: on a shared machine, when another process takes one of the 2 cores,
 a threaded product waits for its descheduled worker and runs many times slower. So we count,
 from the kernel's counters, how much CPU *other* processes used during each round; a round in
-which they kept more than 5% of the cores busy is thrown away and run again after a pause (at
-most as many times as there are repetitions, so a machine that is never quiet costs at most
-twice the time, and its disturbed rounds are kept and flagged).
-The JSON records how many rounds were redone and the share others took over the whole workload.
+which they kept more than 5% of the cores busy is thrown away and run again once the machine
+has been quiet for half a second (or after 5 s). At most as many rounds are redone as there
+are repetitions, so a machine that is never quiet costs at most about twice the time, and
+then its disturbed rounds are kept. The JSON records how many rounds were redone and the
+share of the cores others took over the whole workload.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import numpy as np
 
 SETTLE_SECONDS = 0.15        # > OpenBLAS's ~0.1 s of spinning after a call
 DISTURBED = 0.05             # a round is redone when other processes took more of the cores than this
-REDO_PAUSE_SECONDS = 1.0     # the pause before a disturbed round is run again
+REDO_WAIT_SECONDS = 5.0      # before a disturbed round is run again, wait up to this long for quiet
 _WARM_SIZE = 256             # the product that wakes a pool: large enough to use every worker
 _warm_numpy = np.ones((_WARM_SIZE, _WARM_SIZE))
 _missing_reported: set[str] = set()
@@ -106,6 +107,17 @@ def others_share(before: tuple[float, float] | None, after: tuple[float, float] 
     return max(others, 0.0) / (wall * (os.cpu_count() or 1))
 
 
+def _wait_for_quiet(timeout: float) -> None:
+    """Return once other processes left the cores idle for half a second, or after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        before = busy_seconds()
+        time.sleep(0.5)
+        others = others_share(before, busy_seconds(), 0.5)
+        if others is None or others <= DISTURBED:
+            return
+
+
 def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float = SETTLE_SECONDS,
                 warmup: int = 1) -> tuple[dict[str, list[float]], int]:
     """Wall times in seconds, ``repeats`` per candidate, taken in turn, and how many rounds were redone.
@@ -113,7 +125,8 @@ def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float
     Round r runs candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library
     changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
     initialisation and cold caches). A timed round during which other processes kept more than
-    DISTURBED of the cores busy is thrown away and run again after a pause, at most ``repeats``
+    DISTURBED of the cores busy is thrown away and run again once the machine is quiet (or after
+    REDO_WAIT_SECONDS), at most ``repeats``
     times in all (later disturbed rounds are kept); without a settle (the smoke run) none is.
     """
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
@@ -130,7 +143,7 @@ def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float
         others = others_share(before, busy_seconds(), time.perf_counter() - round_start)
         if done >= warmup and others is not None and others > DISTURBED and redone < patience:
             redone += 1
-            time.sleep(REDO_PAUSE_SECONDS)
+            _wait_for_quiet(REDO_WAIT_SECONDS)
             continue
         if done >= warmup:
             for name, seconds in elapsed.items():
