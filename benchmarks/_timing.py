@@ -24,10 +24,10 @@ Why redo disturbed rounds: on a shared machine, when another process takes one o
 a threaded product waits for its descheduled worker and runs many times slower. So we count,
 from the kernel's counters, how much CPU *other* processes used during each round; a round in
 which they kept more than 5% of the cores busy is thrown away and run again once the machine
-has been quiet for half a second (or after 5 s). At most as many rounds are redone as there
-are repetitions, so a machine that is never quiet costs at most about twice the time, and
-then its disturbed rounds are kept. The JSON records how many rounds were redone and the
-share of the cores others took over the whole workload.
+has been quiet for half a second (or after 5 s). The full run redoes at most as many rounds
+as there are repetitions, so a machine that is never quiet costs it at most about twice the
+time, and then its disturbed rounds are kept; ``--quick`` redoes none, to stay quick. The
+JSON records how many rounds were redone and the share of the cores others took meanwhile.
 """
 
 from __future__ import annotations
@@ -48,6 +48,16 @@ REDO_WAIT_SECONDS = 5.0      # before a disturbed round is run again, wait up to
 _WARM_SIZE = 256             # the product that wakes a pool: large enough to use every worker
 _warm_numpy = np.ones((_WARM_SIZE, _WARM_SIZE))
 _missing_reported: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a workload is timed: ``repeats`` timed rounds, the ``settle`` sleep (seconds) when the
+    library changes, and at most ``redo`` disturbed rounds thrown away and run again."""
+
+    repeats: int
+    settle: float = SETTLE_SECONDS
+    redo: int = 0
 
 
 @dataclass
@@ -118,30 +128,29 @@ def _wait_for_quiet(timeout: float) -> None:
             return
 
 
-def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float = SETTLE_SECONDS,
+def round_robin(candidates: list[Candidate], timing: Timing,
                 warmup: int = 1) -> tuple[dict[str, list[float]], int]:
-    """Wall times in seconds, ``repeats`` per candidate, taken in turn, and how many rounds were redone.
+    """Wall times in seconds, ``timing.repeats`` per candidate, taken in turn, and how many rounds
+    were redone.
 
     Round r runs candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library
     changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
     initialisation and cold caches). A timed round during which other processes kept more than
     DISTURBED of the cores busy is thrown away and run again once the machine is quiet (or after
-    REDO_WAIT_SECONDS), at most ``repeats``
-    times in all (later disturbed rounds are kept); without a settle (the smoke run) none is.
+    REDO_WAIT_SECONDS), at most ``timing.redo`` times in all; later disturbed rounds are kept.
     """
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
     previous, done, redone = None, 0, 0
-    patience = repeats if settle_seconds > 0 else 0
-    while done < warmup + repeats:
+    while done < warmup + timing.repeats:
         before, round_start, elapsed = busy_seconds(), time.perf_counter(), {}
         for c in candidates:
-            settle(c.library, settle_seconds if c.library != previous else 0.0)
+            settle(c.library, timing.settle if c.library != previous else 0.0)
             previous = c.library
             start = time.perf_counter()
             c.run()
             elapsed[c.name] = time.perf_counter() - start
         others = others_share(before, busy_seconds(), time.perf_counter() - round_start)
-        if done >= warmup and others is not None and others > DISTURBED and redone < patience:
+        if done >= warmup and others is not None and others > DISTURBED and redone < timing.redo:
             redone += 1
             _wait_for_quiet(REDO_WAIT_SECONDS)
             continue
