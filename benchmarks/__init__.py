@@ -18,7 +18,8 @@ The workloads (one module each):
 
 How it is timed (``_timing``): in one process, round-robin — each repetition runs every
 implementation once, in turn — after a settle that keeps the thread pools of numpy, torch and
-scipy from stalling one another on a small machine. torch and scikit-learn are imported lazily;
-when one is not installed its rows are skipped with a message. This package is not part of the
-library: handnet never imports it.
+scipy from stalling one another on a small machine; a round that other processes disturbed is
+run again (full runs only), and each workload says how much of the cores others took. torch and
+scikit-learn are imported lazily; when one is not installed its rows are skipped with a message.
+This package is not part of the library: handnet never imports it.
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._timing import summary
+from benchmarks._timing import Timing, summary
 
 HANDNET = "handnet"
 
@@ -70,8 +70,8 @@ def print_checks(checks: dict) -> None:
         print(f"  check {key}: {show(value)}")
 
 
-def environment(settle_s: float, repeats: int, mode: str) -> dict:
-    """What the numbers depend on: versions, cores, threads, the settle and the repeats."""
+def environment(timing: Timing, mode: str) -> dict:
+    """What the numbers depend on: versions, cores, the mode and its ``Timing``."""
     import importlib.metadata as md
     versions = {}
     for package in ("numpy", "torch", "scikit-learn", "scipy"):
@@ -79,7 +79,8 @@ def environment(settle_s: float, repeats: int, mode: str) -> dict:
             versions[package] = md.version(package)
         except md.PackageNotFoundError:
             versions[package] = None
-    return {"mode": mode, "repeats": repeats, "settle_s": settle_s, "cpu_count": os.cpu_count(),
+    return {"mode": mode, "repeats": timing.repeats, "settle_s": timing.settle, "redo_at_most": timing.redo,
+            "cpu_count": os.cpu_count(),
             "machine": platform.machine(), "python": platform.python_version(), "versions": versions}
 
 

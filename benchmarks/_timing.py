@@ -19,6 +19,15 @@ can take up to ~10 ms to wake. So before every timed call
 So every implementation starts with its own pool awake and every other pool quiet; an
 implementation that follows one of its own library finds the pool awake already, and a sleep
 would only let it doze off.
+
+Why redo disturbed rounds: on a shared machine, when another process takes one of the 2 cores,
+a threaded product waits for its descheduled worker and runs many times slower. So we count,
+from the kernel's counters, how much CPU *other* processes used during each round; a round in
+which they kept more than 5% of the cores busy is thrown away and run again once the machine
+has been quiet for half a second (or after 5 s). The full run redoes at most as many rounds
+as there are repetitions, so a machine that is never quiet costs it at most about twice the
+time, and then its disturbed rounds are kept; ``--quick`` redoes none, to stay quick. The
+JSON records how many rounds were redone and the share of the cores others took meanwhile.
 """
 
 from __future__ import annotations
@@ -34,9 +43,21 @@ from types import ModuleType
 import numpy as np
 
 SETTLE_SECONDS = 0.15        # > OpenBLAS's ~0.1 s of spinning after a call
+DISTURBED = 0.05             # a round is redone when other processes took more of the cores than this
+REDO_WAIT_SECONDS = 5.0      # before a disturbed round is run again, wait up to this long for quiet
 _WARM_SIZE = 256             # the product that wakes a pool: large enough to use every worker
 _warm_numpy = np.ones((_WARM_SIZE, _WARM_SIZE))
 _missing_reported: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a workload is timed: ``repeats`` timed rounds, the ``settle`` sleep (seconds) when the
+    library changes, and at most ``redo`` disturbed rounds thrown away and run again."""
+
+    repeats: int
+    settle: float = SETTLE_SECONDS
+    redo: int = 0
 
 
 @dataclass
@@ -75,32 +96,6 @@ def settle(library: str, seconds: float) -> None:
         _warm_numpy @ _warm_numpy
 
 
-def round_robin(candidates: list[Candidate], repeats: int, settle_seconds: float = SETTLE_SECONDS,
-                warmup: int = 1) -> dict[str, list[float]]:
-    """Wall times in seconds, ``repeats`` per candidate, taken in turn: repetition r runs
-    candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library changes).
-    ``warmup`` untimed rounds come first (first calls pay for allocation, lazy initialisation
-    and cold caches)."""
-    times: dict[str, list[float]] = {c.name: [] for c in candidates}
-    previous = None
-    for rep in range(warmup + repeats):
-        for c in candidates:
-            settle(c.library, settle_seconds if c.library != previous else 0.0)
-            previous = c.library
-            start = time.perf_counter()
-            c.run()
-            elapsed = time.perf_counter() - start
-            if rep >= warmup:
-                times[c.name].append(elapsed)
-    return times
-
-
-def summary(seconds: list[float]) -> dict[str, float | list[float]]:
-    """Median, min and max of a list of times (seconds), and the times themselves."""
-    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
-            "times_s": list(seconds)}
-
-
 def busy_seconds() -> tuple[float, float] | None:
     """(CPU seconds the whole machine has spent busy since boot, CPU seconds of this process), or
     None where the kernel does not say (Linux's /proc/stat does)."""
@@ -120,3 +115,54 @@ def others_share(before: tuple[float, float] | None, after: tuple[float, float] 
         return None
     others = (after[0] - before[0]) - (after[1] - before[1])
     return max(others, 0.0) / (wall * (os.cpu_count() or 1))
+
+
+def _wait_for_quiet(timeout: float) -> None:
+    """Return once other processes left the cores idle for half a second, or after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        before = busy_seconds()
+        time.sleep(0.5)
+        others = others_share(before, busy_seconds(), 0.5)
+        if others is None or others <= DISTURBED:
+            return
+
+
+def round_robin(candidates: list[Candidate], timing: Timing,
+                warmup: int = 1) -> tuple[dict[str, list[float]], int]:
+    """Wall times in seconds, ``timing.repeats`` per candidate, taken in turn, and how many rounds
+    were redone.
+
+    Round r runs candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library
+    changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
+    initialisation and cold caches). A timed round during which other processes kept more than
+    DISTURBED of the cores busy is thrown away and run again once the machine is quiet (or after
+    REDO_WAIT_SECONDS), at most ``timing.redo`` times in all; later disturbed rounds are kept.
+    """
+    times: dict[str, list[float]] = {c.name: [] for c in candidates}
+    previous, done, redone = None, 0, 0
+    while done < warmup + timing.repeats:
+        before, round_start, elapsed = busy_seconds(), time.perf_counter(), {}
+        for c in candidates:
+            settle(c.library, timing.settle if c.library != previous else 0.0)
+            previous = c.library
+            start = time.perf_counter()
+            c.run()
+            elapsed[c.name] = time.perf_counter() - start
+        others = others_share(before, busy_seconds(), time.perf_counter() - round_start)
+        if done >= warmup and others is not None and others > DISTURBED and redone < timing.redo:
+            redone += 1
+            _wait_for_quiet(REDO_WAIT_SECONDS)
+            continue
+        if done >= warmup:
+            for name, seconds in elapsed.items():
+                times[name].append(seconds)
+        done += 1
+    return times, redone
+
+
+def summary(seconds: list[float]) -> dict[str, float | list[float]]:
+    """Median, min and max of a list of times (seconds), and the times themselves."""
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
+            "times_s": list(seconds)}
+

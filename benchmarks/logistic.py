@@ -25,7 +25,7 @@ import numpy as np
 from handnet.losses import Logistic
 from handnet.optim import gradient_descent, newton
 from benchmarks._report import time_rows
-from benchmarks._timing import Candidate, optional, round_robin
+from benchmarks._timing import Candidate, Timing, optional, round_robin
 
 LAM = 1e-3
 TOL = 1e-10
@@ -69,7 +69,7 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-def logistic_newton(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+def logistic_newton(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
     """Time the three Newton solves at every size; return (title, rows, checks)."""
     sklearn = optional("sklearn")
     rows, checks = [], {}
@@ -89,11 +89,12 @@ def logistic_newton(mode: str, repeats: int, settle: float) -> tuple[str, list[d
                 return model.coef_.ravel(), int(model.n_iter_[0])
             solves["scikit-learn"] = ("scikit-learn", fit_sklearn)
         case = f"{n}×{d}"
-        times = round_robin([Candidate(name, lib, fn) for name, (lib, fn) in solves.items()], repeats, settle)
+        times, redone = round_robin([Candidate(name, lib, fn) for name, (lib, fn) in solves.items()], timing)
         rows += time_rows("logistic_newton", case, times, {name: lib for name, (lib, _) in solves.items()})
         checks[case] = {"newton_iterations": result.n_iter, "converged": result.converged,
                         "only_full_steps": all(t == 1.0 for t in result.history["step_size"]),
-                        "relative_difference[numpy loop]": _relative(solves["numpy loop"][1](), result.x)}
+                        "relative_difference[numpy loop]": _relative(solves["numpy loop"][1](), result.x),
+                        "rounds_redone": redone}
         if sklearn is not None:
             w_sk, iterations = fit_sklearn()
             checks[case].update({"sklearn_iterations": iterations,
@@ -101,7 +102,7 @@ def logistic_newton(mode: str, repeats: int, settle: float) -> tuple[str, list[d
     return f"Logistic regression by Newton's method, λ = {LAM:g}, tol {TOL:g}", rows, checks
 
 
-def logistic_gd(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+def logistic_gd(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
     """Time GD_STEPS[mode] gradient-descent updates at every size; return (title, rows, checks)."""
     steps, rows, checks = GD_STEPS[mode], [], {}
     for n, d in SIZES[mode]:
@@ -110,8 +111,8 @@ def logistic_gd(mode: str, repeats: int, settle: float) -> tuple[str, list[dict]
         runs = {"handnet": lambda: gradient_descent(Logistic(X, y, LAM), np.zeros(d), lr=lr, max_iter=steps, tol=0.0).x,
                 "numpy loop": lambda: gd_loop(X, y, LAM, lr, steps)}
         case = f"{n}×{d}"
-        times = round_robin([Candidate(name, "numpy", fn) for name, fn in runs.items()], repeats, settle)
+        times, redone = round_robin([Candidate(name, "numpy", fn) for name, fn in runs.items()], timing)
         rows += time_rows("logistic_gd", case, times, {name: "numpy" for name in runs})
-        checks[case] = {"steps": steps,
+        checks[case] = {"steps": steps, "rounds_redone": redone,
                         "relative_difference[numpy loop]": _relative(runs["numpy loop"](), runs["handnet"]())}
     return f"Logistic regression by gradient descent, {steps} steps of 1/L, λ = {LAM:g}", rows, checks

@@ -18,6 +18,7 @@ import tracemalloc
 import numpy as np
 
 from benchmarks._models import trainers
+from benchmarks._timing import Timing
 from benchmarks.mlp import DTYPES, WIDE, _cases
 
 
@@ -35,8 +36,8 @@ def _step_memory(step, X: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     return peak, kept
 
 
-def memory(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
-    """Measure the step's memory for every case (``repeats`` and ``settle`` do not apply)."""
+def memory(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
+    """Measure the step's memory for every case (``timing`` does not apply)."""
     size = WIDE[mode]
     dims, n = size["dims"], size["batch"]
     rng = np.random.default_rng(0)

@@ -24,7 +24,7 @@ import numpy as np
 import handnet as hn
 from benchmarks._models import HandnetTrainer, handnet_model, trainers
 from benchmarks._report import time_rows
-from benchmarks._timing import Candidate, optional, round_robin
+from benchmarks._timing import Candidate, Timing, optional, round_robin
 from benchmarks.reference import gemm_bound
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -58,7 +58,7 @@ def _candidates(trained: dict, numpy_batches: list, torch_batches: list | None) 
     return out
 
 
-def digits_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+def digits_mlp(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
     """Time one epoch on digits for every case; return (title, rows, checks)."""
     from handnet.data import digits
     size, torch = DIGITS[mode], optional("torch")
@@ -79,15 +79,16 @@ def digits_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict],
         candidates.insert(1, Candidate("handnet hn.fit", "numpy", lambda: hn.fit(
             fit_model, fit_trainer.loss, fit_trainer.opt, Xd, y, epochs=1, batch_size=size["batch"], rng=0,
             progress=False)))
-        times = round_robin(candidates, repeats, settle)
+        times, redone = round_robin(candidates, timing)
         rows += time_rows("digits_mlp", case, times, {c.name: c.library for c in candidates})
-        checks[case] = {"steps_per_epoch": len(bounds), "relative_weight_drift": _agreement(trained)}
+        checks[case] = {"steps_per_epoch": len(bounds), "relative_weight_drift": _agreement(trained),
+                        "rounds_redone": redone}
     title = (f"digits MLP {'-'.join(map(str, dims))}, one epoch of {len(X)} samples in batches of {size['batch']}, "
              f"SGD momentum 0.9")
     return title, rows, checks
 
 
-def wide_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], dict]:
+def wide_mlp(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
     """Time one step at a large batch for every case, with the GEMM bound; return (title, rows, checks)."""
     size, torch = WIDE[mode], optional("torch")
     dims, n = size["dims"], size["batch"]
@@ -100,8 +101,8 @@ def wide_mlp(mode: str, repeats: int, settle: float) -> tuple[str, list[dict], d
         Xt, yt = trained["torch eager"].tensors(Xd, y) if torch else (None, None)
         candidates = _candidates(trained, [(Xd, y)], [(Xt, yt)] if torch else None)
         candidates.insert(2, Candidate("GEMM bound", "numpy", gemm_bound(Xd, dims, dtype)))
-        times = round_robin(candidates, repeats, settle)
+        times, redone = round_robin(candidates, timing)
         rows += time_rows("wide_mlp", case, times, {c.name: c.library for c in candidates})
-        checks[case] = {"relative_weight_drift": _agreement(trained)}
+        checks[case] = {"relative_weight_drift": _agreement(trained), "rounds_redone": redone}
     title = f"wide MLP {'-'.join(map(str, dims))}, one SGD step at batch {n}"
     return title, rows, checks
