@@ -46,7 +46,7 @@ class SoftmaxCrossEntropy(Loss):
         self._check_logits_shape(z.shape)
         check_finite(z, "SoftmaxCrossEntropy", "logits")
         target = np.asarray(target)
-        T = self._target_probs(target, z.shape).astype(z.dtype, copy=False)
+        T = self._target_probs(target, z.shape, z.dtype)
         log_p = log_softmax(z)                               # (N, C)
         self.probs = np.exp(log_p)
         self.target_probs = T
@@ -69,17 +69,17 @@ class SoftmaxCrossEntropy(Loss):
             raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, C) with N, C ≥ 1, got {tuple(shape)}")
 
     @staticmethod
-    def _target_probs(target, shape: tuple[int, int]) -> np.ndarray:
-        """Turn labels (N,) or probabilities (N, C) into a checked (N, C) probability array.
+    def _target_probs(target, shape: tuple[int, int], dtype=np.float64) -> np.ndarray:
+        """Turn labels (N,) or probabilities (N, C) into a checked (N, C) probability array of ``dtype``.
 
         The one check of a target, run by forward and check_target alike. Probabilities are checked
-        in their own dtype (float64 for labels), so the answer does not depend on the logits'.
+        in their own dtype, so the answer does not depend on the logits'; only then are they cast.
         """
         n, c = shape
         target = np.asarray(target)
         who = "SoftmaxCrossEntropy"
         if target.shape == (n,):
-            if not np.issubdtype(target.dtype, np.integer):
+            if target.dtype.kind not in "iu":
                 raise ValueError(f"{who}: class labels must be integers, got dtype {target.dtype} "
                                  f"(pass probabilities as an (N, C) array)")
             outside = (target < 0) | (target >= c)
@@ -87,7 +87,7 @@ class SoftmaxCrossEntropy(Loss):
                 row = int(np.flatnonzero(outside)[0])
                 raise ValueError(f"{who}: class labels must lie in [0, {c}), got {target[row]} at row {row} "
                                  f"({int(outside.sum())} labels lie outside)")
-            T = np.zeros(shape)
+            T = np.zeros(shape, dtype)
             T[np.arange(n), target] = 1
             return T
         if target.shape == (n, c):
@@ -105,7 +105,7 @@ class SoftmaxCrossEntropy(Loss):
                 row = int(np.flatnonzero(off)[0])
                 raise ValueError(f"{who}: each row of target probabilities must sum to 1, row {row} sums to "
                                  f"{float(sums[row]):.10g} ({int(off.sum())} rows do not)")
-            return T
+            return T.astype(dtype, copy=False)
         raise ValueError(f"{who}: target must be labels of shape ({n},) or probabilities of "
                          f"shape ({n}, {c}), got {target.shape}")
 
