@@ -47,7 +47,7 @@ def test_each_layer_reports_the_cache_its_docstring_names_with_shape_dtype_and_b
         ("0", "Linear", "x", (8, 5), "float64", 8 * 5 * 8),
         ("1", "BatchNorm1d", "x_hat", (8, 6), "float64", 8 * 6 * 8),
         ("1", "BatchNorm1d", "inv_std", (6,), "float64", 6 * 8),
-        ("2", "ReLU", "mask", (8, 6), "bool", 8 * 6),          # one byte per entry
+        ("2", "ReLU", "y", (8, 6), "float64", 8 * 6 * 8),       # the next Linear's x: one array
         ("3", "Linear", "x", (8, 6), "float64", 8 * 6 * 8),
         ("4", "Tanh", "y", (8, 6), "float64", 8 * 6 * 8),
         ("5", "Linear", "x", (8, 6), "float64", 8 * 6 * 8),

@@ -131,7 +131,7 @@ class BatchNorm1d(Module):
                 # A NaN or inf in the batch is refused before the running statistics move (one NaN batch
                 # would make them NaN for good); a finite batch whose squares overflow is redone with care.
                 check_finite(x, who, "input in train mode")
-                mean, var, centered = scaled_batch_statistics(rows, who)
+                mean, var, centered = scaled_batch_statistics(rows)
             self._update_running_stats(mean, var, rows, who)
         else:
             mean, var = self.running_mean, self.running_var
@@ -240,12 +240,12 @@ def batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     n = x.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):      # reported as a non-finite σ², see above
         mean = x.mean(axis=0, dtype=np.float64)             # (D,)
-        centered = x - mean.astype(x.dtype)                 # (N, D)
+        centered = x - mean.astype(x.dtype, copy=False)     # (N, D)
         var = np.einsum("nd,nd->d", centered, centered, dtype=np.float64) / n
     return mean, var, centered
 
 
-def scaled_batch_statistics(x: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scaled_batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``batch_statistics`` of a finite x (N, D) whose squares overflow: μ, σ² and x − μ, all in float64.
 
     The textbook formula squares x − μ, which overflows once |x − μ| > 1.3e154 even where σ² itself

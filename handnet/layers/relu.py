@@ -21,37 +21,36 @@ class ReLU(Module):
                constant, so moving x (away from 0) does not move it, and ReLU has no curvature.
 
     Shapes: x and y of any shape, the same.
-    Cached by forward: ``mask`` = 1[x > 0], a boolean array the shape of x, and ``input_dtype``
-    (so that the tangents keep the input's floating type).
+    Cached by forward: the output ``y``, from which each rule reads the mask 1[x > 0] = 1[y > 0]
+    (a NaN input gives y = NaN, and both tests are false). y is the array the next layer takes,
+    and usually caches as its own input, so keeping it costs no memory; a mask would.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.mask = None
-        self.input_dtype = None
+        self.y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "ReLU")
-        self.mask = x > 0
-        self.input_dtype = x.dtype
-        return np.maximum(x, 0)  # keeps NaN as NaN (as torch does), so a broken network is not hidden
+        self.y = np.maximum(x, 0)  # keeps NaN as NaN (as torch does), so a broken network is not hidden
+        return self.y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        require_cache(self.mask, "ReLU")
-        dout = check_grad_shape(dout, self.mask.shape, "ReLU")
-        return dout * self.mask
+        require_cache(self.y, "ReLU")
+        dout = check_grad_shape(dout, self.y.shape, "ReLU")
+        return dout * (self.y > 0)
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
-        require_cache(self.mask, "ReLU", "jvp")
+        require_cache(self.y, "ReLU", "jvp")
         self.check_tangents(tangents)
-        dx = check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.jvp")
-        return dx * self.mask
+        dx = check_tangent(dx, self.y.shape, self.y.dtype, "ReLU.jvp")
+        return dx * (self.y > 0)
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        require_cache(self.mask, "ReLU", "backward_tangent")
-        check_grad_shape(dout, self.mask.shape, "ReLU")
-        check_tangent(dx, self.mask.shape, self.input_dtype, "ReLU.backward_tangent")
+        require_cache(self.y, "ReLU", "backward_tangent")
+        check_grad_shape(dout, self.y.shape, "ReLU")
+        check_tangent(dx, self.y.shape, self.y.dtype, "ReLU.backward_tangent")
         self.check_tangents(tangents)
-        g_dot = check_tangent(dout_dot, self.mask.shape, self.input_dtype, "ReLU.backward_tangent", "dout_dot")
-        return g_dot * self.mask, {}
+        g_dot = check_tangent(dout_dot, self.y.shape, self.y.dtype, "ReLU.backward_tangent", "dout_dot")
+        return g_dot * (self.y > 0), {}
