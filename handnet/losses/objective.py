@@ -5,6 +5,11 @@ construction, with its derivatives in closed form:
 
 * ``value(w) -> float``            f(w)
 * ``grad(w) -> (d,)``              ∇f(w)
+* ``value_and_grad(w)``            (f(w), ∇f(w)) from one evaluation: by default ``value`` then
+                                   ``grad``; objectives whose two share work (the residual of least
+                                   squares, the margins of logistic regression, a network's forward
+                                   pass) override it to do that work once. Gradient descent asks
+                                   for both at every iterate
 * ``hessian(w) -> (d, d)``         ∇²f(w), symmetric
 * ``lipschitz: float``             L with ∇²f(w) ⪯ L·I for every w, so ‖∇f(u) − ∇f(v)‖ ≤ L‖u − v‖;
                                    gradient descent's default step is 1/L
@@ -37,6 +42,10 @@ class Objective:
 
     def grad(self, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define grad")
+
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        """(f(w), ∇f(w)): the two methods in turn, unless a subclass shares their work."""
+        return self.value(w), self.grad(w)
 
     def hessian(self, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define hessian")
