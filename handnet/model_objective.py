@@ -21,6 +21,7 @@ class ModelObjective(Objective):
 
     Value:     f(w) = ℓ(model(X; w), y)
     Gradient:  ∇f(w) = the parameter gradients of one backward, joined into one vector
+               (``value_and_grad`` returns the value of that backward's forward with it)
     Hessian:   ∇²f(w) = ``hn.hessian`` (exact: P Hessian-vector products by forward-over-reverse)
 
     Every evaluation runs in the mode the model is in (train mode: BatchNorm1d uses the batch's
@@ -48,12 +49,16 @@ class ModelObjective(Objective):
             return self.loss(self.model(self.X), self.y)
 
     def grad(self, w: np.ndarray) -> np.ndarray:
+        return self.value_and_grad(w)[1]
+
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        """(f(w), ∇f(w)) from one forward and one backward: the gradient's forward gives the value."""
         w = self.check_w(w)
         with preserved(self.model):
             curvature.vector_to_parameters(w, self.model)
-            self.loss(self.model(self.X), self.y)
+            f = self.loss(self.model(self.X), self.y)
             self.model.backward_parameters(self.loss.backward())
-            return curvature._as_vector(self.model, {n: p.grad for n, p in self.model.named_parameters()})
+            return f, curvature._as_vector(self.model, {n: p.grad for n, p in self.model.named_parameters()})
 
     def hessian(self, w: np.ndarray) -> np.ndarray:
         return self._at(w, curvature.hessian)

@@ -174,6 +174,42 @@ class Rosenbrock(Objective):
         return np.array([[2 - 400 * w[1] + 1200 * w[0] ** 2, -400 * w[0]], [-400 * w[0], 200.0]])
 
 
+def test_an_objective_with_only_value_and_grad_gets_the_pair_from_them_and_gd_runs_on_it():
+    w = np.array([0.3, -0.2])
+    f, g = Rosenbrock().value_and_grad(w)                          # the protocol's default
+    assert f == Rosenbrock().value(w)
+    np.testing.assert_array_equal(g, Rosenbrock().grad(w))
+    path = []
+    result = gradient_descent(Rosenbrock(), w, lr=1e-4, max_iter=20, tol=0.0, callback=path.append)
+    assert result.n_iter == 20 and [Rosenbrock().value(v) for v in path] == result.history["value"]
+
+
+class Counted(Objective):
+    """Another objective, counting how often each of its evaluations is asked for."""
+
+    def __init__(self, objective):
+        self.objective, self.n_features, self.calls = objective, objective.n_features, []
+
+    def value(self, w):
+        self.calls.append("value")
+        return self.objective.value(w)
+
+    def grad(self, w):
+        self.calls.append("grad")
+        return self.objective.grad(w)
+
+    def value_and_grad(self, w):
+        self.calls.append("value_and_grad")
+        return self.objective.value_and_grad(w)
+
+
+def test_gd_evaluates_each_new_iterate_once_by_value_and_grad():
+    objective = Counted(Logistic(*logistic_data(200, 3), lam=0.1))
+    result = gradient_descent(objective, np.zeros(3), lr=0.5, max_iter=7, tol=0.0)
+    assert result.n_iter == 7
+    assert objective.calls[2:] == ["value_and_grad"] * 7          # after value and grad at w0
+
+
 def test_newton_with_damping_and_line_search_minimises_rosenbrock_through_indefinite_hessians():
     w0 = np.array([0.0, 1.0])
     assert np.linalg.eigvalsh(Rosenbrock().hessian(w0))[0] < 0        # H is indefinite at the start

@@ -65,6 +65,25 @@ def test_grad_and_hessian_equal_finite_differences_of_value_and_grad(kind, n, d,
     np.testing.assert_allclose(ours.hessian(w), numerical_jacobian(ours.grad, w), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("kind,n,d,lam,fit_intercept", CASES)
+def test_value_and_grad_is_exactly_value_then_grad_even_after_another_w(kind, n, d, lam, fit_intercept):
+    # Logistic keeps the last w's margins: a pair computed from another w's would differ here.
+    ours, _, rng = make(kind, n, d, lam, fit_intercept, seed=3)
+    w1, w2 = rng.standard_normal(d), rng.standard_normal(d)
+    fresh, _, _ = make(kind, n, d, lam, fit_intercept, seed=3)
+    ours.value_and_grad(w1)
+    f, g = ours.value_and_grad(w2)
+    assert f == fresh.value(w2)
+    np.testing.assert_array_equal(g, fresh.grad(w2))
+
+
+@pytest.mark.parametrize("kind,n,d,lam,fit_intercept", CASES)
+def test_value_and_grad_refuses_a_w_of_the_wrong_shape_naming_w(kind, n, d, lam, fit_intercept):
+    ours, _, _ = make(kind, n, d, lam, fit_intercept)
+    with pytest.raises(ValueError, match=rf"w must have shape \({d},\), got \({d + 1},\)"):
+        ours.value_and_grad(np.zeros(d + 1))
+
+
 def test_logistic_is_finite_and_equals_torch_for_margins_of_ten_thousand():
     ours, theirs, rng = make("logistic", 50, 3, lam=0.01, seed=2)
     w = 1e4 * rng.standard_normal(3)           # margins of order 10⁴: e^{margin} would overflow
@@ -250,6 +269,23 @@ def test_non_finite_data_is_refused_naming_the_argument(name, which, bad):
     (X[1] if which == "X" else y)[1] = bad
     with pytest.raises(ValueError, match=f"{name}: {which} must be finite"):
         BUILDERS[name](X, y)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+@pytest.mark.parametrize("row", [[np.inf, -np.inf], [-np.inf, 1.0], [np.nan, 0.0], [0.0, -np.inf]])
+def test_non_finite_entries_are_found_whatever_else_their_row_holds(name, row):
+    # X's finiteness is screened by its row sums; inf − inf = NaN and inf + 1 = inf must still be caught.
+    X = GOOD_X.copy()
+    X[2] = row
+    with pytest.raises(ValueError, match=rf"{name}: X must be finite, found .* at index \(2, [01]\)"):
+        BUILDERS[name](X, GOOD_Y)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_finite_entries_whose_row_sum_overflows_are_accepted(name):
+    X = GOOD_X.copy()
+    X[1] = [1.5e308, 1.5e308]                                 # finite, though their sum is inf
+    np.testing.assert_array_equal(BUILDERS[name](X, GOOD_Y).X[1], [1.5e308, 1.5e308])
 
 
 @pytest.mark.parametrize("labels", [[0.0, 1.0, 2.0], [0.0, 0.5, 1.0], [-1.0, 1.0, 1.0]])

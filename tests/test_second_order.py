@@ -166,7 +166,8 @@ def test_curvature_leaves_the_model_as_it_found_it():
     objective = hn.ModelObjective(model, loss, X, y)
     w = hn.parameters_to_vector(model) + 0.1
     for call in (lambda: hn.hessian(model, loss, X, y), lambda: hn.gauss_newton(model, loss, X, y),
-                 lambda: objective.value(w), lambda: objective.grad(w), lambda: objective.hessian(w)):
+                 lambda: objective.value(w), lambda: objective.grad(w), lambda: objective.value_and_grad(w),
+                 lambda: objective.hessian(w)):
         call()
         assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
         assert all(p.grad is None for p in model.parameters())
@@ -194,6 +195,9 @@ def test_model_objective_value_and_gradient_agree_with_a_forward_and_backward_an
     objective = hn.ModelObjective(model, loss, X, y)
     w = hn.parameters_to_vector(model)
     assert objective.value(w) == loss(model(X), y)
+    f, g = objective.value_and_grad(w)                         # one forward and backward for both
+    assert f == objective.value(w)
+    np.testing.assert_array_equal(g, objective.grad(w))
     np.testing.assert_allclose(objective.grad(w), hn.numerical_gradient(objective.value, w), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(objective.hessian(w), hn.numerical_jacobian(objective.grad, w), rtol=1e-5,
                                atol=1e-8)

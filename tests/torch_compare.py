@@ -193,10 +193,14 @@ def compare_backward_tangent_with_torch(module: hn.Module, x: np.ndarray, *, rng
 
 
 def compare_objective_with_torch(ours, theirs, w: np.ndarray) -> None:
-    """An objective's value, gradient and Hessian at w equal torch autograd's of ``theirs`` (a function of a tensor)."""
+    """An objective's value, gradient (alone and as ``value_and_grad``'s pair) and Hessian at w equal torch
+    autograd's of ``theirs`` (a function of a tensor)."""
     wt = torch.tensor(w, requires_grad=True)
     value = theirs(wt)
     value.backward()
     assert_close(ours.value(w), value.item(), "value")
     assert_close(ours.grad(w), wt.grad, "gradient")
+    joint_value, joint_grad = ours.value_and_grad(w)
+    assert_close(joint_value, value.item(), "value of value_and_grad")
+    assert_close(joint_grad, wt.grad, "gradient of value_and_grad")
     assert_close(ours.hessian(w), torch.autograd.functional.hessian(theirs, torch.tensor(w)), "Hessian")

@@ -16,6 +16,7 @@ class LeastSquares(Objective):
     Value:     f(w) = 1/(2n) rᵀr  with the residual r = y − Xw.
     Gradient:  ∇f(w) = −Xᵀr / n = (XᵀXw − Xᵀy) / n
                Derivation: df = (1/n) rᵀ dr and dr = −X dw, so df = −(1/n) rᵀX dw = ⟨−Xᵀr/n, dw⟩.
+    Shared:    value and gradient both start from r = y − Xw; ``value_and_grad`` forms it once.
     Hessian:   ∇²f(w) = XᵀX / n, the same for every w (f is quadratic).
     Constants: lipschitz = λ_max(XᵀX/n), strong_convexity = λ_min(XᵀX/n) (0 when X has rank < d).
     Minimiser: ∇f = 0 gives the normal equations XᵀX w = Xᵀy (see ``solve``).
@@ -40,6 +41,10 @@ class LeastSquares(Objective):
     def grad(self, w: np.ndarray) -> np.ndarray:
         r = self.y - self.X @ self.check_w(w)                  # (n,)
         return -(self.X.T @ r) / self.n_samples                # (d, n) @ (n,) -> (d,)
+
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        r = self.y - self.X @ self.check_w(w)                  # (n,), one product for both
+        return float(r @ r) / (2 * self.n_samples), -(self.X.T @ r) / self.n_samples
 
     def hessian(self, w: np.ndarray) -> np.ndarray:
         self.check_w(w)

@@ -34,7 +34,8 @@ class Logistic(Objective):
                one block (it stays in cache while syrk reads it), never a second n×d array.
     Shared:    value, gradient and Hessian all start from z = Xw and e = e^(−|z|) ∈ (0, 1], and
                minimisers ask for two or three of them at the same w, so ``margins`` keeps the
-               last w's pair. With that e, σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0
+               last w's pair; ``value_and_grad`` checks w and looks the pair up once for both.
+               With that e, σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0
                (``handnet.functional.sigmoid``, multiplied top and bottom by e^z when z < 0).
     Constants: σ(1 − σ) ≤ 1/4, so ∇²f ⪯ XᵀX/(4n) + λI: lipschitz = λ_max(XᵀX)/(4n) + λ.
                strong_convexity = λ: S → 0 for large margins, so no better bound holds for all w.
@@ -82,13 +83,22 @@ class Logistic(Objective):
 
     def value(self, w: np.ndarray) -> float:
         w = self.check_w(w)
-        z, e = self.margins(w)
-        total = np.maximum(self._sign * z, 0.0).sum() + np.log1p(e).sum()    # Σᵢ ℓ(zᵢ, yᵢ)
-        return float(total) / self.n_samples + 0.5 * self.lam * float(w @ w)
+        return self._value(w, *self.margins(w))
 
     def grad(self, w: np.ndarray) -> np.ndarray:
         w = self.check_w(w)
+        return self._grad(w, *self.margins(w))
+
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        w = self.check_w(w)
         z, e = self.margins(w)
+        return self._value(w, z, e), self._grad(w, z, e)
+
+    def _value(self, w: np.ndarray, z: np.ndarray, e: np.ndarray) -> float:
+        total = np.maximum(self._sign * z, 0.0).sum() + np.log1p(e).sum()    # Σᵢ ℓ(zᵢ, yᵢ)
+        return float(total) / self.n_samples + 0.5 * self.lam * float(w @ w)
+
+    def _grad(self, w: np.ndarray, z: np.ndarray, e: np.ndarray) -> np.ndarray:
         p = np.where(z >= 0, 1.0, e) / (1.0 + e)                # σ(z), (n,)
         return self.X.T @ (p - self.y) / self.n_samples + self.lam * w   # (d, n) @ (n,) -> (d,)
 

@@ -56,6 +56,11 @@ class Ridge(LeastSquares):
         w = self.check_w(w)
         return super().grad(w) + self.lam * w
 
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        w = self.check_w(w)
+        f, g = super().value_and_grad(w)                        # least squares' pair, from one residual
+        return f + 0.5 * self.lam * float(w @ w), g + self.lam * w
+
     def hessian(self, w: np.ndarray) -> np.ndarray:
         return super().hessian(w) + self.lam * np.eye(self.n_features)
 

@@ -30,6 +30,8 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
            w before the rise; when the value or gradient at the next iterate overflows — it warns
            and returns w_k; or when ``objective.no_minimiser(w_k)`` reports that no minimiser
            exists — it warns and returns w_k. A non-finite f or ∇f at w0 is refused (ValueError).
+    Cost:  one ``objective.value_and_grad`` per update, at the next iterate: its value for the rise
+           test and the history, its gradient for the next step and the stopping test.
 
     Args:
         objective: an ``handnet.losses.Objective``.
@@ -58,7 +60,7 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
         with quiet():
             w_new = w - lr * g
-            f_new = objective.value(w_new) if is_finite(w_new) else math.inf
+            f_new, g_new = objective.value_and_grad(w_new) if is_finite(w_new) else (math.inf, None)
             if not math.isfinite(f_new):
                 message = trace.not_finite("gradient_descent", f"the value at the next iterate (step lr = {lr:.3e})")
                 break
@@ -68,7 +70,6 @@ def gradient_descent(objective: Objective, w0: np.ndarray, *, lr: float | None =
                            f"(for a convex f, every step below 2/L decreases f)")
                 warnings.warn(f"gradient_descent: {message}", ConvergenceWarning, stacklevel=2)
                 break
-            g_new = objective.grad(w_new)
             if not is_finite(g_new):
                 message = trace.not_finite("gradient_descent", "the gradient at the next iterate")
                 break

@@ -42,16 +42,26 @@ class Penalised(Objective):
         self.centred = np.zeros(0, dtype=int) if centred is None else np.asarray(centred, dtype=int)
         self.mu = check_real(mu, "Penalised", "mu")
 
+    def _penalty(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        """(½ wᵀdiag(λ)w + ½ μ (1_Sᵀw)², its gradient λ ⊙ w + μ (1_Sᵀw) 1_S), for a checked w."""
+        total = float(w[self.centred].sum())
+        g = self.lam * w
+        g[self.centred] += self.mu * total
+        return 0.5 * float(self.lam @ (w * w)) + 0.5 * self.mu * total**2, g
+
     def value(self, w: np.ndarray) -> float:
         w = self.check_w(w)
-        total = float(w[self.centred].sum())
-        return self.objective.value(w) + 0.5 * float(self.lam @ (w * w)) + 0.5 * self.mu * total**2
+        return self.objective.value(w) + self._penalty(w)[0]
 
     def grad(self, w: np.ndarray) -> np.ndarray:
         w = self.check_w(w)
-        g = self.objective.grad(w) + self.lam * w
-        g[self.centred] += self.mu * float(w[self.centred].sum())
-        return g
+        return self.objective.grad(w) + self._penalty(w)[1]
+
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        w = self.check_w(w)
+        f, g = self.objective.value_and_grad(w)                 # f's pair, from whatever f shares
+        penalty, penalty_grad = self._penalty(w)
+        return f + penalty, g + penalty_grad
 
     def _add_curvature(self, H: np.ndarray) -> np.ndarray:
         H = H + np.diag(self.lam)
