@@ -20,6 +20,11 @@ So every implementation starts with its own pool awake and every other pool quie
 implementation that follows one of its own library finds the pool awake already, and a sleep
 would only let it doze off.
 
+Why rotate: the first call after a pause runs on cold caches and, for a short workload, can
+be several times slower than the same call a moment later (a 12 µs Cholesky was seen taking
+74 µs there). A fixed order would put that cost on whoever comes first, so each round starts
+one candidate later than the last.
+
 Why redo disturbed rounds: on a shared machine, when another process takes one of the 2 cores,
 a threaded product waits for its descheduled worker and runs many times slower. So we count,
 from the kernel's counters, how much CPU *other* processes used during each round; a round in
@@ -133,8 +138,9 @@ def round_robin(candidates: list[Candidate], timing: Timing,
     """Wall times in seconds, ``timing.repeats`` per candidate, taken in turn, and how many rounds
     were redone.
 
-    Round r runs candidate 1, 2, …, k, each after a ``settle`` (which sleeps only when the library
-    changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
+    Round r runs the k candidates in turn starting from candidate r mod k (the order rotates, so
+    that none is always the first after a pause), each after a ``settle`` (which sleeps only when
+    the library changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
     initialisation and cold caches). A timed round during which other processes kept more than
     DISTURBED of the cores busy is thrown away and run again once the machine is quiet (or after
     REDO_WAIT_SECONDS), at most ``timing.redo`` times in all; later disturbed rounds are kept.
@@ -143,7 +149,8 @@ def round_robin(candidates: list[Candidate], timing: Timing,
     previous, done, redone = None, 0, 0
     while done < warmup + timing.repeats:
         before, round_start, elapsed = busy_seconds(), time.perf_counter(), {}
-        for c in candidates:
+        first = done % len(candidates)
+        for c in candidates[first:] + candidates[:first]:
             settle(c.library, timing.settle if c.library != previous else 0.0)
             previous = c.library
             start = time.perf_counter()
