@@ -20,10 +20,12 @@ So every implementation starts with its own pool awake and every other pool quie
 implementation that follows one of its own library finds the pool awake already, and a sleep
 would only let it doze off.
 
-Why rotate: the first call after a pause runs on cold caches and, for a short workload, can
-be several times slower than the same call a moment later (a 12 µs Cholesky was seen taking
-74 µs there). A fixed order would put that cost on whoever comes first, so each round starts
-one candidate later than the last.
+Why rotate, and repeat short workloads: the first call after a pause runs on cold caches and,
+for a short workload, can be several times slower than the same call a moment later (a 12 µs
+Cholesky was seen taking 74 µs there). A fixed order would put that cost on whoever comes
+first, so each round starts one candidate later than the last; and a workload of a few
+milliseconds or less is called several times in its slot and timed per call, as timeit does,
+so that one cold call does not decide.
 
 Why redo disturbed rounds: on a shared machine, when another process takes one of the 2 cores,
 a threaded product waits for its descheduled worker and runs many times slower. So we count,
@@ -38,6 +40,7 @@ JSON records how many rounds were redone and the share of the cores others took 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import statistics
 import time
@@ -48,6 +51,7 @@ from types import ModuleType
 import numpy as np
 
 SETTLE_SECONDS = 0.15        # > OpenBLAS's ~0.1 s of spinning after a call
+SLOT_SECONDS = 0.02          # a candidate's slot lasts at least this long: short workloads are repeated in it
 DISTURBED = 0.05             # a round is redone when other processes took more of the cores than this
 REDO_WAIT_SECONDS = 5.0      # before a disturbed round is run again, wait up to this long for quiet
 _WARM_SIZE = 256             # the product that wakes a pool: large enough to use every worker
@@ -135,18 +139,21 @@ def _wait_for_quiet(timeout: float) -> None:
 
 def round_robin(candidates: list[Candidate], timing: Timing,
                 warmup: int = 1) -> tuple[dict[str, list[float]], int]:
-    """Wall times in seconds, ``timing.repeats`` per candidate, taken in turn, and how many rounds
-    were redone.
+    """Wall times in seconds of one call, ``timing.repeats`` per candidate, taken in turn, and how
+    many rounds were redone.
 
     Round r runs the k candidates in turn starting from candidate r mod k (the order rotates, so
     that none is always the first after a pause), each after a ``settle`` (which sleeps only when
     the library changes). ``warmup`` untimed rounds come first (first calls pay for allocation, lazy
-    initialisation and cold caches). A timed round during which other processes kept more than
-    DISTURBED of the cores busy is thrown away and run again once the machine is quiet (or after
-    REDO_WAIT_SECONDS), at most ``timing.redo`` times in all; later disturbed rounds are kept.
+    initialisation and cold caches). A short workload is called ``number`` times in a row in each
+    slot, the same number for every candidate (so that training workloads stay in step), enough
+    for the fastest to fill SLOT_SECONDS; its time is the slot's over ``number``, as timeit's. A
+    timed round during which other processes kept more than DISTURBED of the cores busy is thrown
+    away and run again once the machine is quiet (or after REDO_WAIT_SECONDS), at most
+    ``timing.redo`` times in all; later disturbed rounds are kept.
     """
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
-    previous, done, redone = None, 0, 0
+    previous, done, redone, number = None, 0, 0, 1
     while done < warmup + timing.repeats:
         before, round_start, elapsed = busy_seconds(), time.perf_counter(), {}
         first = done % len(candidates)
@@ -154,8 +161,11 @@ def round_robin(candidates: list[Candidate], timing: Timing,
             settle(c.library, timing.settle if c.library != previous else 0.0)
             previous = c.library
             start = time.perf_counter()
-            c.run()
-            elapsed[c.name] = time.perf_counter() - start
+            for _ in range(number):
+                c.run()
+            elapsed[c.name] = (time.perf_counter() - start) / number
+        if done == warmup - 1 and timing.settle > 0:      # after the warm-up: how many calls fill a slot
+            number = max(1, math.ceil(SLOT_SECONDS / min(elapsed.values())))
         others = others_share(before, busy_seconds(), time.perf_counter() - round_start)
         if done >= warmup and others is not None and others > DISTURBED and redone < timing.redo:
             redone += 1
