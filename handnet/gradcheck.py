@@ -98,6 +98,11 @@ def gradcheck(module_or_fn, x: np.ndarray, *, eps: float = 1e-6, atol: float = 1
         TypeError: ``module_or_fn`` is neither a Module nor an (f, f_vjp) pair.
 
     The module is left as it was: parameters, gradients, buffers and the cache of its last forward.
+
+    gradcheck runs the forward many times, so the module must compute the same function each time:
+    a Dropout in train mode draws a new mask at every forward and fails, every probe being another
+    function. Check it in eval mode, or with its generator reseeded before each forward (the
+    derivatives given the mask, which is what its rules claim).
     """
     eps = check_real(eps, "gradcheck", "eps", low_open=True)
     atol, rtol = check_real(atol, "gradcheck", "atol"), check_real(rtol, "gradcheck", "rtol")
