@@ -16,10 +16,12 @@ The workloads (one module each):
     making the same iterations, and scikit-learn's newton-cholesky;
   * ``memory``: the peak memory of a wide training step, handnet against the reference.
 
-How it is timed (``_timing``): in one process, round-robin — each repetition runs every
-implementation once, in turn — after a settle that keeps the thread pools of numpy, torch and
-scipy from stalling one another on a small machine; a round that other processes disturbed is
-run again (full runs only), and each workload says how much of the cores others took. torch and
+How it is timed (``_timing``): in one process, round-robin — each round runs every
+implementation in turn, starting one later than the round before, a workload of a few
+milliseconds several times and timed per call — after a settle that keeps the thread pools of
+numpy, torch and scipy from stalling one another on a small machine; a round that other
+processes disturbed is run again (full runs only), and each workload says how much of the cores
+others took. torch and
 scikit-learn are imported lazily; when one is not installed its rows are skipped with a message.
 This package is not part of the library: handnet never imports it.
 """
