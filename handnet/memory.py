@@ -1,8 +1,7 @@
 """What backprop keeps: the arrays each layer holds, from its forward, for its backward.
 
 Reverse mode reads, at every layer, something of the forward pass: Linear its input x (for
-dW = doutᵀx), ReLU its output y (for the mask 1[y > 0] = 1[x > 0]), Tanh and Sigmoid their output y
-(for 1 − y² and y(1 − y)),
+dW = doutᵀx), ReLU, Tanh and Sigmoid their output y (for the mask 1[y > 0], 1 − y² and y(1 − y)),
 BatchNorm1d x̂ and s = 1/√(σ² + ε). These caches, not the parameters, are the memory of training
 that grows with depth and batch size: a network of n layers on N rows of width D holds about
 n·N·D numbers between its forward and its backward. ``saved_arrays(model)`` lists them, in the
