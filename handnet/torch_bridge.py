@@ -16,8 +16,8 @@ read, then continue in PyTorch, on a GPU or across machines::
 
 The contract, in both directions:
 
-* the same architecture: each module becomes its counterpart in ``TRANSLATIONS``, a Sequential
-  recursively;
+* the same architecture: each module becomes its counterpart in ``TRANSLATIONS`` (the table, in
+  ``handnet.torch_translations``), a Sequential recursively;
 * the same state: every parameter and buffer is copied bit for bit and keeps its dtype (float32
   stays float32). These are copies, not views: training one model never changes the other;
 * the same mode: each module's ``training`` flag is copied module by module, so a model in train
@@ -38,92 +38,15 @@ torch is imported inside the functions, so ``import handnet`` never needs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handnet import layers
 from handnet.module import Module
-from handnet.sequential import Sequential
+from handnet.torch_translations import TRANSLATIONS, Translation, torch_children
 
 if TYPE_CHECKING:
     import torch
-
-
-@dataclass(frozen=True)
-class Translation:
-    """One row of the table: a handnet class, its ``torch.nn`` counterpart, and a builder each way.
-
-    A builder takes the module to translate and the class to build (then, for a container, its
-    children, already translated) and returns a new module with the same configuration. Weights,
-    buffers and mode are copied afterwards, in the same way for every row.
-    """
-
-    handnet: type
-    torch_name: str                  # the class torch.nn.<torch_name>, named so torch loads late
-    to_torch: Callable[..., Any]     # (handnet module, torch class, *children) -> torch module
-    from_torch: Callable[..., Any]   # (torch module, handnet class, *children) -> handnet module
-
-
-def _batchnorm_from_torch(t, BatchNorm1d):
-    if not (t.affine and t.bias is not None and t.track_running_stats):
-        raise ValueError(f"affine={t.affine}, bias={t.bias is not None}, track_running_stats={t.track_running_stats} "
-                         f"is not supported: handnet's BatchNorm1d always learns γ and β and tracks running "
-                         f"statistics")
-    return BatchNorm1d(t.num_features, eps=t.eps, momentum=t.momentum)
-
-
-def _softmax_from_torch(t, Softmax):
-    # handnet's Softmax normalises the last axis. torch's dim=1 is that axis for the (N, C) inputs
-    # that a network produces. For inputs with 3 or more axes the two would differ.
-    if t.dim not in (-1, 1):
-        raise ValueError(f"dim={t.dim} is not supported: handnet's Softmax normalises the last axis, "
-                         f"so only dim=-1 (or dim=1, the same axis for an (N, C) input) translates")
-    return Softmax()
-
-
-def _layernorm_from_torch(t, LayerNorm):
-    if t.elementwise_affine and t.bias is None:
-        raise ValueError("bias=False is not supported: handnet's LayerNorm learns γ and β together")
-    shape = t.normalized_shape  # torch always stores a tuple; a single axis is passed as its int
-    return LayerNorm(shape[0] if len(shape) == 1 else shape, eps=t.eps, elementwise_affine=t.elementwise_affine)
-
-
-def _sequential_from_torch(t, Sequential, *children):
-    names = [name for name, _ in _torch_children(t)]
-    if names != [str(i) for i in range(len(names))]:
-        raise ValueError(f"its children are named {names}, but a handnet Sequential numbers its children "
-                         f"0, 1, …, and the state-dict keys would change; rebuild it as "
-                         f"torch.nn.Sequential(*module) first")
-    return Sequential(*children)
-
-
-# Each row: handnet class, torch.nn class name, handnet -> torch, torch -> handnet.
-TRANSLATIONS: tuple[Translation, ...] = (
-    Translation(layers.Linear, "Linear",
-                lambda m, Linear: Linear(m.in_features, m.out_features, bias=m.bias is not None),
-                lambda t, Linear: Linear(t.in_features, t.out_features, bias=t.bias is not None)),
-    Translation(layers.ReLU, "ReLU", lambda m, ReLU: ReLU(), lambda t, ReLU: ReLU()),
-    Translation(layers.Sigmoid, "Sigmoid", lambda m, Sigmoid: Sigmoid(), lambda t, Sigmoid: Sigmoid()),
-    Translation(layers.Tanh, "Tanh", lambda m, Tanh: Tanh(), lambda t, Tanh: Tanh()),
-    Translation(layers.Softmax, "Softmax", lambda m, Softmax: Softmax(dim=-1), _softmax_from_torch),
-    Translation(layers.BatchNorm1d, "BatchNorm1d",
-                lambda m, BatchNorm1d: BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum),
-                _batchnorm_from_torch),
-    Translation(Sequential, "Sequential", lambda m, Sequential, *children: Sequential(*children),
-                _sequential_from_torch),
-    Translation(layers.Dropout, "Dropout",
-                lambda m, Dropout: Dropout(p=m.p), lambda t, Dropout: Dropout(p=t.p)),
-    Translation(layers.LeakyReLU, "LeakyReLU",
-                lambda m, LeakyReLU: LeakyReLU(negative_slope=m.negative_slope),
-                lambda t, LeakyReLU: LeakyReLU(negative_slope=t.negative_slope)),
-    Translation(layers.GELU, "GELU",
-                lambda m, GELU: GELU(approximate=m.approximate), lambda t, GELU: GELU(approximate=t.approximate)),
-    Translation(layers.LayerNorm, "LayerNorm",
-                lambda m, LayerNorm: LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine),
-                _layernorm_from_torch),
-)
 
 
 def to_torch(model: Module, dtype: torch.dtype | np.dtype | str | None = None) -> torch.nn.Module:
@@ -133,8 +56,8 @@ def to_torch(model: Module, dtype: torch.dtype | np.dtype | str | None = None) -
     ``dtype`` (a torch or NumPy floating dtype) defaults to the dtype of the model's floating
     parameters and buffers, which must then all be the same: a torch layer computes in its
     parameters' dtype, a handnet layer in its input's. Given, every floating value is rounded to
-    it. A model of float32 Linears needs it when it also holds a BatchNorm1d, which has no dtype
-    argument and starts in float64: ``to_torch(model, dtype=torch.float32)``.
+    it. A model of float32 Linears needs it when it also holds a BatchNorm1d built without
+    ``dtype=np.float32`` (float64 by default): ``to_torch(model, dtype=torch.float32)``.
 
     Raises:
         TypeError: ``model`` is not a handnet Module, or holds a module with no row in ``TRANSLATIONS``.
@@ -192,7 +115,7 @@ def _to_torch(m: Module, nn, where: str):
 
 def _from_torch(t, nn, where: str, prefix: str) -> Module:
     row = _row("from_torch", type(t), {getattr(nn, r.torch_name): r for r in TRANSLATIONS}, where, _torch_name)
-    children = [_from_torch(c, nn, f"{where}[{name}]", f"{prefix}{name}.") for name, c in _torch_children(t)]
+    children = [_from_torch(c, nn, f"{where}[{name}]", f"{prefix}{name}.") for name, c in torch_children(t)]
     try:
         ours = row.from_torch(t, row.handnet, *children)
     except ValueError as e:  # say where the module sits; the builder said what is wrong with it
@@ -212,11 +135,6 @@ def _row(direction: str, cls: type, rows: dict, where: str, name: Callable[[type
     why = f", a subclass of {name(parents[0])} whose forward may differ" if parents else ""
     raise TypeError(f"{direction}: {where} is {name(cls)}{why}, which has no translation. "
                     f"Supported: {', '.join(name(c) for c in rows)}")
-
-
-def _torch_children(t) -> list[tuple[str, Any]]:
-    """t's direct children in order, counting repeats (``named_children`` skips a repeated module)."""
-    return [(name, c) for name, c in t.named_modules(remove_duplicate=False) if name and "." not in name]
 
 
 def _handnet_name(cls: type) -> str:
