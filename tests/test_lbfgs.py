@@ -14,7 +14,7 @@ from handnet.losses import LeastSquares, Logistic, Objective, Ridge, SoftmaxCros
 from handnet.optim import ConvergenceWarning, lbfgs, newton
 from handnet.optim.lbfgs import WOLFE_C1, WOLFE_C2, two_loop
 from handnet.optim.newton import ROUNDING
-from tests.test_minimisers import logistic_data
+from tests.test_minimisers import Counted, logistic_data
 
 
 class Rosenbrock(Objective):
@@ -175,6 +175,13 @@ def test_history_holds_one_entry_per_iterate_or_update_and_the_callback_sees_eve
     # The first direction is −∇f tried at t = 1/‖∇f‖, a step of length 1, which is accepted here.
     assert result.history["evaluations"][0] == 1
     assert result.history["step_size"][0] * result.history["grad_norm"][0] == pytest.approx(1.0)
+
+
+def test_every_point_lbfgs_evaluates_costs_one_value_and_grad():
+    objective = Counted(Logistic(*logistic_data(300, 4), lam=0.01))
+    result = lbfgs(objective, np.zeros(4), tol=1e-10)
+    assert result.converged
+    assert objective.calls == ["value_and_grad"] * (1 + sum(result.history["evaluations"]))   # w0, then each trial
 
 
 def test_starting_at_the_minimiser_takes_no_step():

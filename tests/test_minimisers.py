@@ -8,6 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from handnet.losses import LeastSquares, Logistic, Objective, Ridge
+from handnet import optim
 from handnet.optim import ConvergenceWarning, OptimizeResult, gradient_descent, newton
 from handnet.optim.newton import newton_direction
 from tests.torch_compare import rel_err
@@ -202,12 +203,27 @@ class Counted(Objective):
         self.calls.append("value_and_grad")
         return self.objective.value_and_grad(w)
 
+    def hessian(self, w):
+        self.calls.append("hessian")
+        return self.objective.hessian(w)
 
-def test_gd_evaluates_each_new_iterate_once_by_value_and_grad():
+    def gauss_newton(self, w):
+        self.calls.append("gauss_newton")
+        return self.objective.gauss_newton(w)
+
+
+def test_gd_evaluates_w0_and_each_new_iterate_once_by_value_and_grad():
     objective = Counted(Logistic(*logistic_data(200, 3), lam=0.1))
     result = gradient_descent(objective, np.zeros(3), lr=0.5, max_iter=7, tol=0.0)
     assert result.n_iter == 7
-    assert objective.calls[2:] == ["value_and_grad"] * 7          # after value and grad at w0
+    assert objective.calls == ["value_and_grad"] * 8              # w0, then the 7 iterates
+
+
+@pytest.mark.parametrize("minimiser", ["newton", "levenberg_marquardt"])
+def test_second_order_minimisers_take_f_and_grad_at_w0_from_one_value_and_grad(minimiser):
+    objective = Counted(LeastSquares(*logistic_data(200, 3)))
+    getattr(optim, minimiser)(objective, np.zeros(3), max_iter=1)
+    assert objective.calls[0] == "value_and_grad" and objective.calls[1] in ("hessian", "gauss_newton")
 
 
 def test_newton_with_damping_and_line_search_minimises_rosenbrock_through_indefinite_hessians():

@@ -76,8 +76,8 @@ def wolfe_line_search(objective: Objective, w: np.ndarray, f: float, g: np.ndarr
         nonlocal evaluations
         evaluations += 1
         w_t = w + t * d
-        g_t = objective.grad(w_t)
-        return Point(t, w_t, objective.value(w_t), g_t, float(g_t @ d))
+        f_t, g_t = objective.value_and_grad(w_t)
+        return Point(t, w_t, f_t, g_t, float(g_t @ d))
 
     def decreases_enough(p: Point) -> bool:
         return p.f <= f + WOLFE_C1 * p.t * slope0 + slack
@@ -168,7 +168,8 @@ def lbfgs(objective: Objective, w0: np.ndarray, *, m: int = 10, tol: float = 1e-
     test of convergence, as for the other minimisers, and there are no bounds.
 
     Args:
-        objective: an ``handnet.losses.Objective`` (value and grad are all it uses).
+        objective: an ``handnet.losses.Objective``; it asks only for ``value_and_grad``, once per
+            trial point (for a network, one forward and one backward).
         w0: the starting point, shape (d,).
         m: the number of pairs (s, y) kept, m ≥ 1; 3 to 20 is usual.
         tol: the gradient-norm tolerance.
@@ -181,7 +182,7 @@ def lbfgs(objective: Objective, w0: np.ndarray, *, m: int = 10, tol: float = 1e-
     tol, max_iter = check_stopping(tol, max_iter, "lbfgs")
     m = check_int(m, "lbfgs", "m")
     w = objective.check_w(w0).copy()
-    f, g = objective.value(w), objective.grad(w)
+    f, g = objective.value_and_grad(w)
     trace = Trace(w, f, g, callback)
     pairs: deque = deque(maxlen=m)                  # (s, y, 1/sᵀy), oldest first; the oldest drops out
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:

@@ -47,7 +47,7 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
     mu_dec = check_real(mu_dec, who, "mu_dec", low_open=True, high=1.0)
     mu_max = check_real(mu_max, who, "mu_max", low=mu)
     w = objective.check_w(w0).copy()
-    f, g = objective.value(w), objective.grad(w)
+    f, g = objective.value_and_grad(w)
     trace = Trace(w, f, g, callback)
     identity = np.eye(len(w))
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:

@@ -122,8 +122,8 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
             t = 1.0
             with quiet():
                 w_new = w + d
-                g_new = objective.grad(w_new) if is_finite(w_new) else np.full_like(g, np.inf)
-                f_new = objective.value(w_new) if is_finite(w_new) else np.inf
+                overflowed = (np.inf, np.full_like(g, np.inf))
+                f_new, g_new = objective.value_and_grad(w_new) if is_finite(w_new) else overflowed
             if not is_finite(f_new, g_new):
                 message = trace.not_finite("newton", "the value or gradient after a full step")
                 break

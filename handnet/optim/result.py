@@ -79,11 +79,12 @@ def is_finite(*values) -> bool:
 
 
 def start(objective, w0: np.ndarray, who: str) -> tuple[np.ndarray, float, np.ndarray]:
-    """(w_0, f(w_0), ∇f(w_0)): w0 checked (the shape (d,), finite) and copied; ValueError unless f
-    and ∇f are finite there, since no minimiser can start from a point where they overflow."""
+    """(w_0, f(w_0), ∇f(w_0)): w0 checked (the shape (d,), finite) and copied, f and ∇f from one
+    ``value_and_grad``; ValueError unless they are finite there, since no minimiser can start from a
+    point where they overflow."""
     w = objective.check_w(w0).copy()
     with quiet():
-        f, g = objective.value(w), objective.grad(w)
+        f, g = objective.value_and_grad(w)
     if not is_finite(f, g):
         raise ValueError(f"{who}: the objective is not finite at w0 (f(w0) = {f}, ‖∇f(w0)‖ = {norm(g):.3e}): it "
                          f"overflows there; start from a w0 of the scale of the solution, or rescale the data")
