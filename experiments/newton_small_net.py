@@ -82,6 +82,10 @@ class Penalised(hn.ModelObjective):
     def grad(self, w: np.ndarray) -> np.ndarray:
         return super().grad(w) + self.lam * w
 
+    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = super().value_and_grad(w)                    # one forward and backward for both
+        return f + self.lam / 2 * float(w @ w), g + self.lam * w
+
     def hessian(self, w: np.ndarray) -> np.ndarray:
         return super().hessian(w) + self.lam * np.eye(self.n_features)
 

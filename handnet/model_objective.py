@@ -49,10 +49,17 @@ class ModelObjective(Objective):
             return self.loss(self.model(self.X), self.y)
 
     def grad(self, w: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(w)[1]
+        return self._forward_backward(w)[1]
 
     def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
-        """(f(w), ∇f(w)) from one forward and one backward: the gradient's forward gives the value."""
+        return self._forward_backward(w)
+
+    def _forward_backward(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        """(f(w), ∇f(w)) from one forward and one backward: the gradient's forward gives the value.
+
+        ``grad`` and ``value_and_grad`` both call this, not each other, so that a subclass changing
+        one of them (adding a penalty to each, say) does not change the other twice.
+        """
         w = self.check_w(w)
         with preserved(self.model):
             curvature.vector_to_parameters(w, self.model)

@@ -348,3 +348,31 @@ def test_a_huge_penalty_gives_a_tiny_minimiser_without_numpy_overflow_warnings(m
         result = minimiser(objective, np.ones(3))
     assert result.converged and result.history["grad_norm"][0] == pytest.approx(np.sqrt(3) * 1e300, rel=1e-3)
     np.testing.assert_allclose(result.x, X.T @ (y - 0.5) / (len(y) * 1e300), rtol=1e-6)   # w* ≈ Xᵀ(y − ½)/(nλ)
+
+
+def test_a_subclass_that_changes_value_but_inherits_a_shared_value_and_grad_is_refused_when_defined():
+    refusal = r"Penalised redefines value and grad but inherits LeastSquares\.value_and_grad"
+    with pytest.raises(TypeError, match=refusal):
+        class Penalised(LeastSquares):
+            def value(self, w):
+                return super().value(w) + float(w @ w)
+
+            def grad(self, w):
+                return super().grad(w) + 2 * w
+
+    class Consistent(LeastSquares):                                # all three together are fine
+        def value(self, w):
+            return super().value(w) + float(w @ w)
+
+        def grad(self, w):
+            return super().grad(w) + 2 * w
+
+        def value_and_grad(self, w):
+            f, g = super().value_and_grad(w)
+            return f + float(w @ w), g + 2 * w
+
+    X, y = logistic_data(50, 3)
+    w = np.array([0.5, -1.0, 2.0])
+    f, g = Consistent(X, y).value_and_grad(w)
+    assert f == Consistent(X, y).value(w)
+    np.testing.assert_array_equal(g, Consistent(X, y).grad(w))

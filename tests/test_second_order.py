@@ -203,6 +203,31 @@ def test_model_objective_value_and_gradient_agree_with_a_forward_and_backward_an
                                atol=1e-8)
 
 
+def test_a_penalty_added_to_grad_and_value_and_grad_of_a_model_objective_is_added_once_to_each():
+    # ModelObjective's grad and value_and_grad share a helper, not each other: a subclass that adds
+    # λw to both must see it once in each (grad calling value_and_grad would add it twice).
+    class Penalised(hn.ModelObjective):
+        def value(self, w):
+            return super().value(w) + 0.5 * float(w @ w)
+
+        def grad(self, w):
+            return super().grad(w) + w
+
+        def value_and_grad(self, w):
+            f, g = super().value_and_grad(w)
+            return f + 0.5 * float(w @ w), g + w
+
+    rng = np.random.default_rng(19)
+    model, loss = _mlp(rng, Tanh, "train"), MSELoss()
+    X, y = _task(MSELoss, rng)
+    plain, penalised = hn.ModelObjective(model, loss, X, y), Penalised(model, loss, X, y)
+    w = hn.parameters_to_vector(model)
+    np.testing.assert_array_equal(penalised.grad(w), plain.grad(w) + w)
+    f, g = penalised.value_and_grad(w)
+    assert f == plain.value(w) + 0.5 * float(w @ w)
+    np.testing.assert_array_equal(g, plain.grad(w) + w)
+
+
 # ---- minimisers on networks -------------------------------------------------------------------
 def test_newton_on_a_linear_model_with_mse_converges_in_one_step():
     rng = np.random.default_rng(18)

@@ -8,8 +8,9 @@ construction, with its derivatives in closed form:
 * ``value_and_grad(w)``            (f(w), ∇f(w)) from one evaluation: by default ``value`` then
                                    ``grad``; objectives whose two share work (the residual of least
                                    squares, the margins of logistic regression, a network's forward
-                                   pass) override it to do that work once. Gradient descent asks
-                                   for both at every iterate
+                                   pass) override it to do that work once. Every minimiser asks
+                                   for it; a subclass that redefines ``value`` or ``grad`` must
+                                   redefine it too (else TypeError, when the class is defined)
 * ``hessian(w) -> (d, d)``         ∇²f(w), symmetric
 * ``lipschitz: float``             L with ∇²f(w) ⪯ L·I for every w, so ‖∇f(u) − ∇f(v)‖ ≤ L‖u − v‖;
                                    gradient descent's default step is 1/L
@@ -36,6 +37,20 @@ class Objective:
     """Base class of objectives f(w); see the module docstring for the protocol."""
 
     n_features: int
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Refuse a subclass that redefines value or grad but inherits another class's value_and_grad.
+
+        That pair would still be the parent's f and ∇f (a penalty added to ``value`` and ``grad``
+        would be missing from it), and the minimisers evaluate by ``value_and_grad``.
+        """
+        super().__init_subclass__(**kwargs)
+        changed = [name for name in ("value", "grad") if name in vars(cls)]
+        if changed and "value_and_grad" not in vars(cls) and cls.value_and_grad is not Objective.value_and_grad:
+            owner = next(c for c in cls.__mro__ if "value_and_grad" in vars(c))
+            raise TypeError(f"{cls.__name__} redefines {' and '.join(changed)} but inherits {owner.__name__}."
+                            f"value_and_grad, which would still give {owner.__name__}'s pair; define "
+                            f"value_and_grad too, e.g. from super().value_and_grad(w)")
 
     def value(self, w: np.ndarray) -> float:
         raise NotImplementedError(f"{type(self).__name__} does not define value")
