@@ -137,8 +137,24 @@ def test_backward_refuses_a_float16_gradient():
     (np.array([1e30, 2.0], np.float32), True),
     (np.array([0.0, np.nan]), False), (np.array([np.inf, 1.0]), False), (np.array([-np.inf], np.float32), False),
     (np.array([[1.0, 2.0], [3.0, 4.0]])[:, 0], True),     # not contiguous
+    (np.array([[1.0, 2.0], [np.inf, 4.0]])[:, 0], False),
+    (np.asfortranarray([[1.0, 2.0], [3.0, np.nan]]), False), (np.asfortranarray([[1e200, 2.0], [3.0, 4.0]]), True),
     (np.arange(5), True), (2.5, True), (float("nan"), False), (np.zeros(0), True),
 ])
 def test_all_finite_is_the_entrywise_test_even_where_the_sum_of_squares_overflows(values, finite):
     from handnet._checks import all_finite
     assert all_finite(values) is finite
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_all_finite_reads_data_of_either_order_without_copying_it(order):
+    import tracemalloc
+    from handnet._checks import all_finite
+    X = np.ones((400, 300), order=order)                     # 960 kB
+    tracemalloc.start()
+    try:
+        assert all_finite(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 100, f"{peak} bytes allocated to check {X.nbytes} bytes"

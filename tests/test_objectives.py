@@ -274,7 +274,7 @@ def test_non_finite_data_is_refused_naming_the_argument(name, which, bad):
 @pytest.mark.parametrize("name", BUILDERS)
 @pytest.mark.parametrize("row", [[np.inf, -np.inf], [-np.inf, 1.0], [np.nan, 0.0], [0.0, -np.inf]])
 def test_non_finite_entries_are_found_whatever_else_their_row_holds(name, row):
-    # X's finiteness is screened by its row sums; inf − inf = NaN and inf + 1 = inf must still be caught.
+    # X's finiteness is screened by one sum X·X; −inf's square is inf like +inf's, and NaN's is NaN.
     X = GOOD_X.copy()
     X[2] = row
     with pytest.raises(ValueError, match=rf"{name}: X must be finite, found .* at index \(2, [01]\)"):
@@ -282,9 +282,9 @@ def test_non_finite_entries_are_found_whatever_else_their_row_holds(name, row):
 
 
 @pytest.mark.parametrize("name", BUILDERS)
-def test_finite_entries_whose_row_sum_overflows_are_accepted(name):
+def test_finite_entries_whose_squares_overflow_are_accepted(name):
     X = GOOD_X.copy()
-    X[1] = [1.5e308, 1.5e308]                                 # finite, though their sum is inf
+    X[1] = [1.5e308, 1.5e308]                                 # finite, though their squares are inf
     np.testing.assert_array_equal(BUILDERS[name](X, GOOD_Y).X[1], [1.5e308, 1.5e308])
 
 
