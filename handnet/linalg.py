@@ -6,7 +6,11 @@ Solving A x = b for a symmetric positive-definite A (d, d): A = L Lᵀ with L lo
     Lᵀ x = z   by back substitution:     xᵢ = (zᵢ − Σ_{j>i} Lⱼᵢ xⱼ) / Lᵢᵢ,  i = d−1, …, 0
 Both are backward stable; forming A⁻¹ would cost more (d³ flops) and lose accuracy. The
 substitutions work a block of ``BLOCK`` rows at a time (see ``forward_substitution``), so each
-costs about d/BLOCK NumPy calls rather than one per row.
+costs about d/BLOCK NumPy calls rather than one per row. NumPy has no triangular solve, though:
+``np.linalg.solve`` factors whatever it is given by LU, so a block of B rows costs 2B³/3 flops,
+not B². While d ≤ BLOCK the two substitutions are two LU factorisations of d×d triangles, and one
+LU solve with A itself does half that work: ``well_conditioned_solve``, whose condition estimate
+judges the answer, takes it there, the Cholesky factor still deciding definiteness.
 ``np.linalg.cholesky`` raises ``np.linalg.LinAlgError`` when A is not (numerically) positive
 definite, which callers use as a test of definiteness.
 
@@ -123,9 +127,10 @@ def _probe(m: int) -> np.ndarray:
 
 
 def well_conditioned_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """A⁻¹ b (b of shape (d,)) by Cholesky when A (d, d) is positive definite with cond(A) ≤ ``COND_LIMIT``, else None.
+    """A⁻¹ b (b of shape (d,)) when A (d, d) is positive definite with cond(A) ≤ ``COND_LIMIT``, else None.
 
-    The relative error of a Cholesky solution is about cond(A)·ε, cond(A) = λ_max/λ_min. We
+    The solve: Cholesky's two substitutions, or for d ≤ ``BLOCK`` one LU solve with A (see the
+    module docstring). The relative error of either is about cond(A)·ε, cond(A) = λ_max/λ_min. We
     estimate cond(A) from the factor A = LLᵀ, in O(d²) flops and without eigenvalues, as an upper
     bound on λ_max times lower bounds on 1/λ_min:
       λ_max ≤ ‖A‖_F, since ‖A‖_F² = Σᵢ λᵢ² (at most √d times too large: this errs towards the SVD);
@@ -137,16 +142,19 @@ def well_conditioned_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
           cᵢ²/λᵢ: the weight of 1/λ_min is multiplied by 1/λ_min, more than any other's, so a
           small λ_min dominates unless v is almost orthogonal to its eigenvector.
     Both ‖A‖_F / min_j L_jj² and ‖A‖_F·‖u‖²/vᵀu must be ≤ ``COND_LIMIT``. The step of inverse
-    iteration is solved together with b, as a second column: the test costs no extra substitution.
+    iteration is solved together with b, as a second column: the test costs no extra solve.
     (On random spectra, one small eigenvalue set apart from the rest included, the larger of the two
     estimates lay between 0.09 and 16 times the true cond(A); the tests check a factor 20 each way.)
     """
+    v = _probe(len(b))
+    B = np.column_stack([b, v])                                      # (d, 2)
     try:
         L = np.linalg.cholesky(A)                                    # (d, d), lower triangular
-    except np.linalg.LinAlgError:
+        # For d ≤ BLOCK one LU solve with A costs half the two substitutions (see the module
+        # docstring); it refuses an A that is singular in floating point, ill-conditioned anyway.
+        x, u = (np.linalg.solve(A, B) if len(A) <= BLOCK else solve_factored(L, B)).T   # A⁻¹b, A⁻¹v
+    except np.linalg.LinAlgError:                                    # not positive definite, or singular
         return None
-    v = _probe(len(b))
-    x, u = solve_factored(L, np.column_stack([b, v])).T             # A⁻¹b and A⁻¹v
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # a nearly singular A gives inf or NaN
         a_norm, smallest_pivot = norm(A), np.min(np.diag(L)) ** 2
         inverse_norm = (u @ u) / (v @ u)                              # ≤ ‖A⁻¹‖ = 1/λ_min
