@@ -1,9 +1,9 @@
 """Ridge regression in closed form: handnet's ``Ridge(X, y, lam).solve()`` against NumPy and scikit-learn.
 
 Measured, on random X (n, d) standard normal and y = Xw + noise, λ = LAM:
-  * handnet:     ``Ridge(X, y, lam).solve()``, construction included (it checks and copies the
-                 data, computes the extreme eigenvalues of XᵀX/n to choose Cholesky or the SVD,
-                 then solves by Cholesky with its own substitutions);
+  * handnet:     ``Ridge(X, y, lam).solve()``, construction included (it checks the data, factors
+                 XᵀX + nλI by Cholesky, estimates its condition number from the factor to choose
+                 that or the SVD of X, and solves; see ``handnet.linalg``);
   * numpy solve: ``np.linalg.solve(XᵀX + nλI, Xᵀy)``, the same normal equations, nothing else;
   * scikit-learn ``Ridge(alpha=n·λ, fit_intercept=False).fit(X, y)``, which minimises the same
                  objective (see ``handnet.losses.Ridge``) and is the accuracy yardstick:
