@@ -294,7 +294,7 @@ def test_a_starting_point_of_the_wrong_shape_is_refused_naming_w(minimiser):
         minimiser(ridge_problem(), np.zeros(5))
 
 
-@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton, optim.lbfgs, optim.levenberg_marquardt])
 def test_a_plain_function_instead_of_an_objective_is_refused_saying_what_to_do(minimiser):
     with pytest.raises(TypeError, match="objective must be a handnet.losses.Objective .* got function; .* subclass"):
         minimiser(lambda w: w @ w, np.ones(2))

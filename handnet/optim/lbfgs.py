@@ -12,7 +12,7 @@ import numpy as np
 from handnet._checks import check_int
 from handnet.losses.objective import Objective
 from handnet.optim.newton import ROUNDING
-from handnet.optim.result import OptimizeResult, Trace, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping
 
 WOLFE_C1 = 1e-4         # sufficient decrease:  φ(t) ≤ φ(0) + c₁·t·φ'(0)
 WOLFE_C2 = 0.9          # curvature (strong):   |φ'(t)| ≤ c₂·|φ'(0)|
@@ -179,6 +179,7 @@ def lbfgs(objective: Objective, w0: np.ndarray, *, m: int = 10, tol: float = 1e-
         an ``OptimizeResult``; ``history["step_size"]`` holds the accepted t of each update and
         ``history["evaluations"]`` the number of (value, gradient) evaluations its line search made.
     """
+    check_objective(objective, "lbfgs")
     tol, max_iter = check_stopping(tol, max_iter, "lbfgs")
     m = check_int(m, "lbfgs", "m")
     w = objective.check_w(w0).copy()

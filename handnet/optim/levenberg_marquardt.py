@@ -9,7 +9,7 @@ import numpy as np
 from handnet._checks import check_real
 from handnet.linalg import cholesky_solve
 from handnet.optim.newton import ROUNDING
-from handnet.optim.result import OptimizeResult, Trace, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping
 
 
 def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: float = 10.0, mu_dec: float = 0.1,
@@ -38,6 +38,7 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
         each accepted step was solved, and ``history["step_size"]`` is 1 for every update.
     """
     who = "levenberg_marquardt"
+    check_objective(objective, who)
     if not callable(getattr(objective, "gauss_newton", None)):
         raise TypeError(f"{who}: the objective must provide gauss_newton(w) (e.g. hn.ModelObjective, LeastSquares); "
                         f"{type(objective).__name__} does not")
