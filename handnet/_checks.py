@@ -81,15 +81,15 @@ def all_finite(a) -> bool:
     """Whether every entry of ``a`` is finite (no NaN, no ±inf), by one dot product where it can.
 
     For a float array, a·a is finite exactly when every entry is, unless the sum of squares
-    overflows (entries beyond ~1e154 in float64, ~1e19 in float32): then the entrywise test
+    overflows (‖a‖ beyond ~1e154 in float64, ~1e19 in float32): then the entrywise test
     decides. The dot product is one BLAS call that writes nothing, where ``np.isfinite(a)``
     writes a boolean array as large as a, so the checks of a training step stay cheap. It runs
     over the entries in memory order (``ravel(order="K")``, a view of a C- or Fortran-ordered
-    array, so data in either order is not copied); an array with gaps between its entries (a
-    strided view) gets the entrywise test.
+    array, so data in either order is not copied); a strided or reversed view, or an array of
+    non-native byte order, which the product would copy, gets the entrywise test.
     """
     a = np.asarray(a)
-    if a.dtype.kind == "f" and (a.flags.c_contiguous or a.flags.f_contiguous):
+    if a.dtype.kind == "f" and a.dtype.isnative and (a.flags.c_contiguous or a.flags.f_contiguous):
         entries = a.ravel(order="K")                 # a view, in memory order
         if math.isfinite(np.vdot(entries, entries)):
             return True

@@ -1,7 +1,8 @@
 """Linear algebra for the closed forms: Cholesky solves (never an inverse) and the normal equations.
 
 Solving A x = b for a symmetric positive-definite A (d, d): A = L Lᵀ with L lower triangular
-(``np.linalg.cholesky``, d³/3 flops), then two triangular solves of d² flops each:
+(``np.linalg.cholesky``, d³/3 flops), then two triangular solves of d² flops each (on paper; see
+below for what NumPy spends on them):
     L z = b    by forward substitution:  zᵢ = (bᵢ − Σ_{j<i} Lᵢⱼ zⱼ) / Lᵢᵢ,  i = 0, 1, …
     Lᵀ x = z   by back substitution:     xᵢ = (zᵢ − Σ_{j>i} Lⱼᵢ xⱼ) / Lᵢᵢ,  i = d−1, …, 0
 Both are backward stable; forming A⁻¹ would cost more (d³ flops) and lose accuracy. The
@@ -9,8 +10,9 @@ substitutions work a block of ``BLOCK`` rows at a time (see ``forward_substituti
 costs about d/BLOCK NumPy calls rather than one per row. NumPy has no triangular solve, though:
 ``np.linalg.solve`` factors whatever it is given by LU, so a block of B rows costs 2B³/3 flops,
 not B². While d ≤ BLOCK the two substitutions are two LU factorisations of d×d triangles, and one
-LU solve with A itself does half that work: ``well_conditioned_solve``, whose condition estimate
-judges the answer, takes it there, the Cholesky factor still deciding definiteness.
+LU solve with A itself does half that work (and at small d half the NumPy calls, which cost as
+much as the flops there): ``well_conditioned_solve``, whose condition estimate judges the answer,
+takes it there, the Cholesky factor still deciding definiteness.
 ``np.linalg.cholesky`` raises ``np.linalg.LinAlgError`` when A is not (numerically) positive
 definite, which callers use as a test of definiteness.
 
@@ -128,6 +130,9 @@ def _probe(m: int) -> np.ndarray:
 
 def well_conditioned_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """A⁻¹ b (b of shape (d,)) when A (d, d) is positive definite with cond(A) ≤ ``COND_LIMIT``, else None.
+
+    A must be symmetric (the normal equations' matrices are exactly): the Cholesky factor reads
+    only its lower triangle, the LU solve all of it.
 
     The solve: Cholesky's two substitutions, or for d ≤ ``BLOCK`` one LU solve with A (see the
     module docstring). The relative error of either is about cond(A)·ε, cond(A) = λ_max/λ_min. We

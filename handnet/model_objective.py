@@ -57,8 +57,8 @@ class ModelObjective(Objective):
     def _forward_backward(self, w: np.ndarray) -> tuple[float, np.ndarray]:
         """(f(w), ∇f(w)) from one forward and one backward: the gradient's forward gives the value.
 
-        ``grad`` and ``value_and_grad`` both call this, not each other, so that a subclass changing
-        one of them (adding a penalty to each, say) does not change the other twice.
+        ``grad`` and ``value_and_grad`` both call this, not each other, so that a subclass adding a
+        penalty to both ``grad`` and ``value_and_grad`` does not get it twice in ``grad``.
         """
         w = self.check_w(w)
         with preserved(self.model):

@@ -139,6 +139,7 @@ def test_backward_refuses_a_float16_gradient():
     (np.array([[1.0, 2.0], [3.0, 4.0]])[:, 0], True),     # not contiguous
     (np.array([[1.0, 2.0], [np.inf, 4.0]])[:, 0], False),
     (np.asfortranarray([[1.0, 2.0], [3.0, np.nan]]), False), (np.asfortranarray([[1e200, 2.0], [3.0, 4.0]]), True),
+    (np.array([1.0, np.inf]).astype(">f8"), False), (np.arange(4.0)[::-1], True),   # byte-swapped, reversed
     (np.arange(5), True), (2.5, True), (float("nan"), False), (np.zeros(0), True),
 ])
 def test_all_finite_is_the_entrywise_test_even_where_the_sum_of_squares_overflows(values, finite):

@@ -313,7 +313,7 @@ def small_least_squares(scale: float = 1.0) -> LeastSquares:
     return LeastSquares(X * scale, X @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.standard_normal(20))
 
 
-@pytest.mark.parametrize("minimiser", [gradient_descent, newton])
+@pytest.mark.parametrize("minimiser", [gradient_descent, newton, optim.lbfgs, optim.levenberg_marquardt])
 @pytest.mark.parametrize("w0, match", [(np.full(3, 1e300), r"not finite at w0 \(f\(w0\) = inf"),
                                        (np.array([0.0, np.nan, 0.0]), "w must be finite")])
 def test_a_start_where_the_objective_overflows_is_refused_not_called_a_minimum(minimiser, w0, match):
@@ -350,8 +350,19 @@ def test_a_huge_penalty_gives_a_tiny_minimiser_without_numpy_overflow_warnings(m
     np.testing.assert_allclose(result.x, X.T @ (y - 0.5) / (len(y) * 1e300), rtol=1e-6)   # w* ≈ Xᵀ(y − ½)/(nλ)
 
 
-def test_a_subclass_that_changes_value_but_inherits_a_shared_value_and_grad_is_refused_when_defined():
-    refusal = r"Penalised redefines value and grad but inherits LeastSquares\.value_and_grad"
+class PenaltyMixin:
+    """Adds ‖w‖² to value and grad, through super(): a mixin, as a user might write one."""
+
+    def value(self, w):
+        return super().value(w) + float(w @ w)
+
+    def grad(self, w):
+        return super().grad(w) + 2 * w
+
+
+def test_a_subclass_that_changes_value_and_grad_but_inherits_value_and_grad_is_refused_when_defined():
+    refusal = (r"Penalised takes value from Penalised, grad from Penalised and value_and_grad from LeastSquares: "
+               r"they may not be one function's")
     with pytest.raises(TypeError, match=refusal):
         class Penalised(LeastSquares):
             def value(self, w):
@@ -359,8 +370,20 @@ def test_a_subclass_that_changes_value_but_inherits_a_shared_value_and_grad_is_r
 
             def grad(self, w):
                 return super().grad(w) + 2 * w
+    with pytest.raises(TypeError, match=r"value from PenaltyMixin, grad from PenaltyMixin and value_and_grad from "
+                                        r"LeastSquares"):
+        class Mixed(PenaltyMixin, LeastSquares):
+            pass
+    with pytest.raises(TypeError, match=r"value from LeastSquares, grad from LeastSquares and value_and_grad from "
+                                        r"OnlyThePair"):
+        class OnlyThePair(LeastSquares):                           # value and grad would lack the penalty
+            def value_and_grad(self, w):
+                f, g = super().value_and_grad(w)
+                return f + float(w @ w), g + 2 * w
 
-    class Consistent(LeastSquares):                                # all three together are fine
+
+def test_a_subclass_whose_three_evaluations_agree_is_accepted_and_they_agree():
+    class Consistent(LeastSquares):                                # all three written together
         def value(self, w):
             return super().value(w) + float(w @ w)
 
@@ -371,8 +394,13 @@ def test_a_subclass_that_changes_value_but_inherits_a_shared_value_and_grad_is_r
             f, g = super().value_and_grad(w)
             return f + float(w @ w), g + 2 * w
 
+    class MixedWithTheDefaultPair(PenaltyMixin, LeastSquares):    # the pair from its own value and grad
+        value_and_grad = Objective.value_and_grad
+
     X, y = logistic_data(50, 3)
     w = np.array([0.5, -1.0, 2.0])
-    f, g = Consistent(X, y).value_and_grad(w)
-    assert f == Consistent(X, y).value(w)
-    np.testing.assert_array_equal(g, Consistent(X, y).grad(w))
+    for objective in (Consistent(X, y), MixedWithTheDefaultPair(X, y)):
+        f, g = objective.value_and_grad(w)
+        assert f == objective.value(w) == LeastSquares(X, y).value(w) + float(w @ w)
+        np.testing.assert_array_equal(g, objective.grad(w))
+        np.testing.assert_array_equal(g, LeastSquares(X, y).grad(w) + 2 * w)

@@ -12,7 +12,8 @@ Objectives follow the protocol of ``handnet.losses.objective.Objective``: built 
 (X (n, d), y (n,)), they give ``value(w)``, ``grad(w)`` and ``hessian(w)`` of a weight vector
 w (d,) in closed form (and ``value_and_grad(w)``, both from one evaluation), plus the curvature
 bounds a minimiser needs (``lipschitz``, ``strong_convexity``); the minimisers in
-``handnet.optim`` (``gradient_descent``, ``newton``) take any of them:
+``handnet.optim`` (``gradient_descent``, ``newton``, ``lbfgs``, and ``levenberg_marquardt`` for
+those with a ``gauss_newton``) take any of them:
 
 * ``LeastSquares(X, y)``                       1/(2n)‖y − Xw‖²;  ``solve()`` in closed form
 * ``Ridge(X, y, lam, fit_intercept=False)``    + λ/2‖w‖²;  ``solve()``, ``intercept(w)``

@@ -8,9 +8,9 @@ construction, with its derivatives in closed form:
 * ``value_and_grad(w)``            (f(w), ∇f(w)) from one evaluation: by default ``value`` then
                                    ``grad``; objectives whose two share work (the residual of least
                                    squares, the margins of logistic regression, a network's forward
-                                   pass) override it to do that work once. Every minimiser asks
-                                   for it; a subclass that redefines ``value`` or ``grad`` must
-                                   redefine it too (else TypeError, when the class is defined)
+                                   pass) override it to do that work once. The minimisers call
+                                   all three, so a subclass that changes any of them must change
+                                   all three (else TypeError, when the class is defined)
 * ``hessian(w) -> (d, d)``         ∇²f(w), symmetric
 * ``lipschitz: float``             L with ∇²f(w) ⪯ L·I for every w, so ‖∇f(u) − ∇f(v)‖ ≤ L‖u − v‖;
                                    gradient descent's default step is 1/L
@@ -39,18 +39,26 @@ class Objective:
     n_features: int
 
     def __init_subclass__(cls, **kwargs) -> None:
-        """Refuse a subclass that redefines value or grad but inherits another class's value_and_grad.
+        """Refuse a subclass whose value, grad and value_and_grad may describe different functions.
 
-        That pair would still be the parent's f and ∇f (a penalty added to ``value`` and ``grad``
-        would be missing from it), and the minimisers evaluate by ``value_and_grad``.
+        The minimisers call all three (``value_and_grad`` at most points, ``value`` and ``grad``
+        in line searches), so they must be one f's. That is sure when ``value_and_grad`` is the
+        default (``value`` then ``grad``), or when all three come from one class, the one that
+        wrote them together. A subclass that changes one or two of them (a penalty added to
+        ``value`` and ``grad``, directly or through a mixin) and inherits the others from another
+        class is refused when it is defined: define all three, or set ``value_and_grad =
+        Objective.value_and_grad``. (Methods assigned to a class after it is defined are not seen.)
         """
         super().__init_subclass__(**kwargs)
-        changed = [name for name in ("value", "grad") if name in vars(cls)]
-        if changed and "value_and_grad" not in vars(cls) and cls.value_and_grad is not Objective.value_and_grad:
-            owner = next(c for c in cls.__mro__ if "value_and_grad" in vars(c))
-            raise TypeError(f"{cls.__name__} redefines {' and '.join(changed)} but inherits {owner.__name__}."
-                            f"value_and_grad, which would still give {owner.__name__}'s pair; define "
-                            f"value_and_grad too, e.g. from super().value_and_grad(w)")
+        owners = {name: next(c for c in cls.__mro__ if name in vars(c)) for name in ("value", "grad", "value_and_grad")}
+        if cls.value_and_grad is Objective.value_and_grad or len(set(owners.values())) == 1:
+            return
+        v, g, vg = (owner.__name__ for owner in owners.values())
+        where = f"value from {v}, grad from {g} and value_and_grad from {vg}"
+        raise TypeError(f"{cls.__name__} takes {where}: they may not be one function's value, gradient and pair. "
+                        f"Define all three in {cls.__name__} (e.g. value_and_grad from super().value_and_grad(w)), "
+                        f"or set value_and_grad = Objective.value_and_grad to have the pair computed by its "
+                        f"value and grad")
 
     def value(self, w: np.ndarray) -> float:
         raise NotImplementedError(f"{type(self).__name__} does not define value")
@@ -97,8 +105,9 @@ def check_data(X, y, who: str) -> tuple[np.ndarray, np.ndarray]:
 
     Finiteness is checked as everywhere in handnet (``handnet._checks.all_finite``): one dot
     product X·X, a pass over X that writes nothing, where ``np.isfinite(X)`` would build an n×d
-    array of booleans; X is looked at entry by entry only when that sum is not finite (a bad
-    entry, which is then named, or entries beyond ~1e154 whose squares overflow).
+    array of booleans. X is looked at entry by entry only when that sum is not finite (a bad
+    entry, which is then named, or ‖X‖ beyond ~1e154, whose square overflows), or when X is a
+    strided or reversed view rather than an array in C or Fortran order.
     """
     X = as_float64(X, who, "X")
     y = as_float64(y, who, "y")

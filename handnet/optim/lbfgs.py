@@ -12,7 +12,7 @@ import numpy as np
 from handnet._checks import check_int
 from handnet.losses.objective import Objective
 from handnet.optim.newton import ROUNDING
-from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping, start
 
 WOLFE_C1 = 1e-4         # sufficient decrease:  φ(t) ≤ φ(0) + c₁·t·φ'(0)
 WOLFE_C2 = 0.9          # curvature (strong):   |φ'(t)| ≤ c₂·|φ'(0)|
@@ -159,7 +159,8 @@ def lbfgs(objective: Objective, w0: np.ndarray, *, m: int = 10, tol: float = 1e-
     Stops:     when ‖∇f(w_k)‖ ≤ tol (``converged``); after ``max_iter`` updates; when even the
                steepest-descent line search fails (within rounding of the minimum, or f is
                not smooth there); or when ``objective.no_minimiser(w_k)`` reports that no
-               minimiser exists — it warns (``ConvergenceWarning``) and returns w_k.
+               minimiser exists — it warns (``ConvergenceWarning``) and returns w_k. A non-finite
+               f or ∇f at w0 is refused (ValueError).
 
     How it differs from scipy's ``minimize(method="L-BFGS-B")``: L-BFGS-B handles bounds on w
     (a generalised Cauchy point and a subspace minimisation; without bounds it is L-BFGS), uses
@@ -182,8 +183,7 @@ def lbfgs(objective: Objective, w0: np.ndarray, *, m: int = 10, tol: float = 1e-
     check_objective(objective, "lbfgs")
     tol, max_iter = check_stopping(tol, max_iter, "lbfgs")
     m = check_int(m, "lbfgs", "m")
-    w = objective.check_w(w0).copy()
-    f, g = objective.value_and_grad(w)
+    w, f, g = start(objective, w0, "lbfgs")
     trace = Trace(w, f, g, callback)
     pairs: deque = deque(maxlen=m)                  # (s, y, 1/sᵀy), oldest first; the oldest drops out
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:

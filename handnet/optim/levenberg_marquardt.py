@@ -9,7 +9,7 @@ import numpy as np
 from handnet._checks import check_real
 from handnet.linalg import cholesky_solve
 from handnet.optim.newton import ROUNDING
-from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping
+from handnet.optim.result import OptimizeResult, Trace, check_objective, check_stopping, start
 
 
 def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: float = 10.0, mu_dec: float = 0.1,
@@ -31,7 +31,9 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
     rounding error of f; there, as in ``newton``, a step is accepted when it reduces ‖∇f‖.
 
     Stops: when ‖∇f‖ ≤ tol (``converged``); when μ > mu_max (no step of any damping reduces f:
-    the message says so); after ``max_iter`` updates.
+    the message says so); after ``max_iter`` updates. ``objective`` must be an
+    ``handnet.losses.Objective`` with a ``gauss_newton(w)``; a non-finite f or ∇f at w0 is refused
+    (ValueError).
 
     Returns:
         an ``OptimizeResult`` as the other minimisers'; ``history["mu"]`` holds the μ with which
@@ -47,8 +49,7 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
     mu_inc = check_real(mu_inc, who, "mu_inc", low=1.0, low_open=True)
     mu_dec = check_real(mu_dec, who, "mu_dec", low_open=True, high=1.0)
     mu_max = check_real(mu_max, who, "mu_max", low=mu)
-    w = objective.check_w(w0).copy()
-    f, g = objective.value_and_grad(w)
+    w, f, g = start(objective, w0, who)
     trace = Trace(w, f, g, callback)
     identity = np.eye(len(w))
     while (message := trace.stop_reason(objective, w, tol, max_iter)) is None:
@@ -62,9 +63,8 @@ def levenberg_marquardt(objective, w0: np.ndarray, *, mu: float = 1e-3, mu_inc: 
             w_new = w + d
             predicted = -float(g @ d) - 0.5 * float(d @ G @ d)    # the decrease of the quadratic model
             if predicted <= ROUNDING * max(1.0, abs(f)):
-                g_new = objective.grad(w_new)                       # judged by the gradient, below rounding
+                f_new, g_new = objective.value_and_grad(w_new)      # judged by the gradient, below rounding
                 accepted = np.linalg.norm(g_new) < trace.grad_norm
-                f_new = objective.value(w_new) if accepted else f
             else:
                 f_new = objective.value(w_new)
                 accepted = f_new < f

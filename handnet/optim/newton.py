@@ -122,8 +122,10 @@ def newton(objective: Objective, w0: np.ndarray, *, tol: float = 1e-10, max_iter
             t = 1.0
             with quiet():
                 w_new = w + d
-                overflowed = (np.inf, np.full_like(g, np.inf))
-                f_new, g_new = objective.value_and_grad(w_new) if is_finite(w_new) else overflowed
+                if is_finite(w_new):
+                    f_new, g_new = objective.value_and_grad(w_new)
+                else:
+                    f_new, g_new = np.inf, np.full_like(g, np.inf)
             if not is_finite(f_new, g_new):
                 message = trace.not_finite("newton", "the value or gradient after a full step")
                 break

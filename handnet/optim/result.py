@@ -31,7 +31,7 @@ class ConvergenceWarning(UserWarning):
 
 @dataclass
 class OptimizeResult:
-    """The outcome of ``gradient_descent`` or ``newton``.
+    """The outcome of a minimiser: ``gradient_descent``, ``newton``, ``lbfgs`` or ``levenberg_marquardt``.
 
     Attributes:
         x: the last iterate w_K, shape (d,).
@@ -63,11 +63,13 @@ def check_stopping(tol: float, max_iter: int, who: str) -> tuple[float, int]:
 
 
 def check_objective(objective, who: str) -> None:
-    """TypeError unless ``objective`` is an ``Objective``: a minimiser needs its value, grad and hessian."""
+    """TypeError unless ``objective`` is an ``Objective``: a minimiser needs its value, grad and
+    value_and_grad (and its hessian or gauss_newton, for the second-order ones)."""
     if not isinstance(objective, Objective):
-        raise TypeError(f"{who}: objective must be a handnet.losses.Objective (value, grad and hessian of w), got "
-                        f"{type(objective).__name__}; to minimise a function of your own, subclass Objective and "
-                        f"define those methods (see handnet.losses.objective)")
+        raise TypeError(f"{who}: objective must be a handnet.losses.Objective (value and grad of w, and hessian for "
+                        f"newton), got {type(objective).__name__}; to minimise a function of your own, subclass "
+                        f"Objective and define those methods (value_and_grad comes with it; see "
+                        f"handnet.losses.objective)")
 
 
 def is_finite(*values) -> bool:
