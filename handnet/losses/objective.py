@@ -10,7 +10,8 @@ construction, with its derivatives in closed form:
                                    squares, the margins of logistic regression, a network's forward
                                    pass) override it to do that work once. The minimisers call
                                    all three, so a subclass that changes any of them must change
-                                   all three (else TypeError, when the class is defined)
+                                   all three, or take this default pair (else TypeError, when the
+                                   class is defined)
 * ``hessian(w) -> (d, d)``         ∇²f(w), symmetric
 * ``lipschitz: float``             L with ∇²f(w) ⪯ L·I for every w, so ‖∇f(u) − ∇f(v)‖ ≤ L‖u − v‖;
                                    gradient descent's default step is 1/L
