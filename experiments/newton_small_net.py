@@ -29,6 +29,7 @@ from handnet import data
 from handnet.layers import Linear, Tanh
 from handnet.losses import MSELoss, SoftmaxCrossEntropy
 from handnet.optim import Adam, gradient_descent, levenberg_marquardt, newton
+from handnet.sklearn.penalised import Penalised
 
 NAME = "newton_small_net"
 TASKS = ["XOR", "moons", "sinc"]
@@ -69,30 +70,6 @@ def setup_text(seed: int) -> str:
             "else minimum. Published: 20,000 points, batches of 1,000.")
 
 
-class Penalised(hn.ModelObjective):
-    """f(w) = loss(model(X; w), y) + λ/2‖w‖²: the gradient adds λw, the Hessian and G add λI."""
-
-    def __init__(self, model: hn.Module, loss: hn.Loss, X: np.ndarray, y: np.ndarray, lam: float) -> None:
-        super().__init__(model, loss, X, y)
-        self.lam = lam
-
-    def value(self, w: np.ndarray) -> float:
-        return super().value(w) + self.lam / 2 * float(w @ w)
-
-    def grad(self, w: np.ndarray) -> np.ndarray:
-        return super().grad(w) + self.lam * w
-
-    def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g = super().value_and_grad(w)                    # one forward and backward for both
-        return f + self.lam / 2 * float(w @ w), g + self.lam * w
-
-    def hessian(self, w: np.ndarray) -> np.ndarray:
-        return super().hessian(w) + self.lam * np.eye(self.n_features)
-
-    def gauss_newton(self, w: np.ndarray) -> np.ndarray:
-        return super().gauss_newton(w) + self.lam * np.eye(self.n_features)
-
-
 def make_task(name: str, seed: int) -> Penalised:
     """The task's objective of w; its model holds the initial weights drawn with ``seed``."""
     if name == "XOR":
@@ -107,7 +84,8 @@ def make_task(name: str, seed: int) -> Penalised:
     rng = np.random.default_rng(seed)
     (d, m, c) = SIZES[name]
     model = hn.Sequential(Linear(d, m, rng=rng), Tanh(), Linear(m, c, rng=rng))
-    return Penalised(model, loss, X, y, LAM[name])
+    network = hn.ModelObjective(model, loss, X, y)
+    return Penalised(network, np.full(network.n_features, LAM[name]))    # + λ/2‖w‖²: gradient + λw, H and G + λI
 
 
 def run(method: str, objective: Penalised, w0: np.ndarray, iterations: int, task: str) -> dict:
@@ -115,7 +93,8 @@ def run(method: str, objective: Penalised, w0: np.ndarray, iterations: int, task
     path, clock = [], []
     start = time.process_time()   # CPU time: what a method costs, whatever else the machine runs
     if method == "Adam":
-        model, loss = objective.model, objective.loss
+        network = objective.objective                      # the unpenalised ModelObjective
+        model, loss = network.model, network.loss
         hn.vector_to_parameters(w0, model)
         opt = Adam(model.parameters(), lr=ADAM_LR[task], weight_decay=LAM[task])   # λw: the penalty's gradient
         for k in range(iterations + 1):
@@ -123,7 +102,7 @@ def run(method: str, objective: Penalised, w0: np.ndarray, iterations: int, task
             path.append(w)
             clock.append(time.process_time() - start)
             if k < iterations:
-                loss(model(objective.X), objective.y)
+                loss(model(network.X), network.y)
                 model.backward(loss.backward())
                 opt.step()
         hn.vector_to_parameters(w0, model)
@@ -179,7 +158,7 @@ def damping_against_spectrum(objective: Penalised, newton_run: dict) -> list[tup
 def study(task: str, seed: int, quick: bool) -> dict:
     """Every method on one task from the same w₀, with the spectra at the start and at each end."""
     objective = make_task(task, seed)
-    w0 = hn.parameters_to_vector(objective.model)
+    w0 = hn.parameters_to_vector(objective.objective.model)
     budget = (ITERATIONS_QUICK if quick else ITERATIONS)[task]
     runs = {m: run(m, objective, w0, budget[m], task) for m in METHODS}
     grad0 = float(np.linalg.norm(objective.grad(w0)))
@@ -187,7 +166,7 @@ def study(task: str, seed: int, quick: bool) -> dict:
         hit = np.nonzero(r["loss"] <= TARGET[task])[0] if task in TARGET else []
         r["to_target"] = int(hit[0]) if len(hit) else None
         r["end"] = spectrum(objective, r["path"][-1], grad0)
-    result = dict(task=task, n_parameters=objective.n_features, n_points=len(objective.X), runs=runs,
+    result = dict(task=task, n_parameters=objective.n_features, n_points=len(objective.objective.X), runs=runs,
                   start=spectrum(objective, w0, grad0), damping=damping_against_spectrum(objective, runs["Newton"]))
     if task == "XOR":
         result["plateau_iteration"] = k = plateau(runs["GD"])

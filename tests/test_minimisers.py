@@ -191,25 +191,24 @@ class Counted(Objective):
     def __init__(self, objective):
         self.objective, self.n_features, self.calls = objective, objective.n_features, []
 
+    def _count(self, name, w):
+        self.calls.append(name)
+        return getattr(self.objective, name)(w)
+
     def value(self, w):
-        self.calls.append("value")
-        return self.objective.value(w)
+        return self._count("value", w)
 
     def grad(self, w):
-        self.calls.append("grad")
-        return self.objective.grad(w)
+        return self._count("grad", w)
 
     def value_and_grad(self, w):
-        self.calls.append("value_and_grad")
-        return self.objective.value_and_grad(w)
+        return self._count("value_and_grad", w)
 
     def hessian(self, w):
-        self.calls.append("hessian")
-        return self.objective.hessian(w)
+        return self._count("hessian", w)
 
     def gauss_newton(self, w):
-        self.calls.append("gauss_newton")
-        return self.objective.gauss_newton(w)
+        return self._count("gauss_newton", w)
 
 
 def test_gd_evaluates_w0_and_each_new_iterate_once_by_value_and_grad():
