@@ -152,6 +152,14 @@ def test_accuracy_is_reported_only_for_integer_labels():
     assert set(hn.evaluate(model, ce, X, probabilities)) == {"loss"}
 
 
+def test_accuracy_is_the_fraction_of_rows_predicted_right_and_nan_for_no_rows():
+    logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0], [1.0, 0.0, 0.0]])
+    assert SoftmaxCrossEntropy().accuracy(logits, np.array([0, 1, 0, 2])) == 0.5    # rows 0 and 1 are right
+    assert losses.BCEWithLogitsLoss().accuracy(np.array([1.0, -2.0, 3.0]), np.array([1.0, 1.0, 1.0])) == 2 / 3
+    assert np.isnan(SoftmaxCrossEntropy().accuracy(np.zeros((0, 3)), np.zeros(0, dtype=int)))   # and no warning
+    assert SoftmaxCrossEntropy().accuracy(logits, np.ones(4, dtype=bool)) is None     # booleans are no class labels
+
+
 def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores_every_mode():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)

@@ -7,7 +7,7 @@ import numpy as np
 from handnet._checks import check_tangent, require_cache
 from handnet.functional import bce_with_logits, sigmoid
 from handnet.losses._check_pair import check_pred, check_target
-from handnet.losses.loss import Loss
+from handnet.losses.loss import Loss, fraction_true
 
 
 class BCEWithLogitsLoss(Loss):
@@ -75,4 +75,4 @@ class BCEWithLogitsLoss(Loss):
         target = np.asarray(target)
         if not np.all((target == 0) | (target == 1)):
             return None
-        return float(np.mean((np.asarray(logits) > 0) == (target == 1)))
+        return fraction_true((np.asarray(logits) > 0) == (target == 1))

@@ -23,6 +23,8 @@ backward pass: ``model.backward(loss.backward())``. Each loss's docstring states
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from handnet._checks import check_tangent
@@ -57,3 +59,12 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def fraction_true(right: np.ndarray) -> float:
+    """The fraction of True entries of a boolean array (an accuracy), NaN when it is empty.
+
+    Counted (``np.count_nonzero``), not averaged: ``np.mean`` would first turn the booleans into
+    a float array, which costs more than the comparison that made them.
+    """
+    return np.count_nonzero(right) / right.size if right.size else math.nan

@@ -6,7 +6,7 @@ import numpy as np
 
 from handnet._checks import as_float_array, check_finite, check_tangent, require_cache
 from handnet.functional import log_softmax
-from handnet.losses.loss import Loss
+from handnet.losses.loss import Loss, fraction_true
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -124,6 +124,6 @@ class SoftmaxCrossEntropy(Loss):
         """With integer labels (N,): the fraction of rows whose argmax logit is the label. With
         probabilities as targets there is no single right class, so None."""
         target = np.asarray(target)
-        if target.ndim != 1 or not np.issubdtype(target.dtype, np.integer):
+        if target.ndim != 1 or target.dtype.kind not in "iu":
             return None
-        return float(np.mean(np.argmax(logits, axis=1) == target))
+        return fraction_true(np.argmax(logits, axis=1) == target)
