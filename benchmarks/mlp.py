@@ -9,7 +9,10 @@ straight-line NumPy reference. The data are shuffled once, outside the timing; e
 implementation then walks the same batches (views, no copies) in the same order.
 
 wide_mlp measures one step of the same training on random data for 784-1024-1024-10 at batch
-4096, where the matrix products dominate, against the GEMM bound too.
+4096, where the matrix products dominate, against the GEMM bound too. Its +BN cases also time
+handnet's network without BatchNorm in the same rounds ("handnet without BN"), so that
+BatchNorm's share of the step (``checks``: ``batchnorm_share``, the ratio of the two medians
+less 1) compares times taken side by side, not minutes apart in another case.
 
 All implementations start from the same weights and take the same steps, repetition after
 repetition; ``checks`` records how far the first layer's weights drifted apart by the end,
@@ -28,6 +31,7 @@ from benchmarks._timing import Candidate, Timing, optional, round_robin
 from benchmarks.reference import gemm_bound
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
+WITHOUT_BN = "handnet without BN"   # the wide +BN cases' extra candidate, for BatchNorm's share
 DIGITS = {"full": dict(n=None, hidden=128, batch=64), "quick": dict(n=None, hidden=128, batch=64),
           "smoke": dict(n=200, hidden=16, batch=64)}           # n=None: every training sample
 WIDE = {"full": dict(dims=(784, 1024, 1024, 10), batch=4096), "quick": dict(dims=(784, 1024, 1024, 10), batch=512),
@@ -101,8 +105,13 @@ def wide_mlp(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
         Xt, yt = trained["torch eager"].tensors(Xd, y) if torch else (None, None)
         candidates = _candidates(trained, [(Xd, y)], [(Xt, yt)] if torch else None)
         candidates.insert(2, Candidate("GEMM bound", "numpy", gemm_bound(Xd, dims, dtype)))
+        if batchnorm:                                              # the same network, the same weights, no BN
+            without = HandnetTrainer(handnet_model(dims, False, dtype))
+            candidates.insert(1, Candidate(WITHOUT_BN, "numpy", lambda: without.step(Xd, y)))
         times, redone = round_robin(candidates, timing)
         rows += time_rows("wide_mlp", case, times, {c.name: c.library for c in candidates})
         checks[case] = {"relative_weight_drift": _agreement(trained), "rounds_redone": redone}
+        if batchnorm:
+            checks[case]["batchnorm_share"] = float(np.median(times["handnet"]) / np.median(times[WITHOUT_BN]) - 1)
     title = f"wide MLP {'-'.join(map(str, dims))}, one SGD step at batch {n}"
     return title, rows, checks
