@@ -10,7 +10,7 @@ implementation then walks the same batches (views, no copies) in the same order.
 
 wide_mlp measures one step of the same training on random data for 784-1024-1024-10 at batch
 4096, where the matrix products dominate, against the GEMM bound too. Its +BN cases also time
-handnet's network without BatchNorm in the same rounds ("handnet without BN"), so that
+handnet's network without BatchNorm in the same rounds ("handnet no BN"), so that
 BatchNorm's share of the step (``checks``: ``batchnorm_share``, the ratio of the two medians
 less 1) compares times taken side by side, not minutes apart in another case.
 
@@ -31,7 +31,7 @@ from benchmarks._timing import Candidate, Timing, optional, round_robin
 from benchmarks.reference import gemm_bound
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
-WITHOUT_BN = "handnet without BN"   # the wide +BN cases' extra candidate, for BatchNorm's share
+WITHOUT_BN = "handnet no BN"   # the wide +BN cases' extra candidate, for BatchNorm's share
 DIGITS = {"full": dict(n=None, hidden=128, batch=64), "quick": dict(n=None, hidden=128, batch=64),
           "smoke": dict(n=200, hidden=16, batch=64)}           # n=None: every training sample
 WIDE = {"full": dict(dims=(784, 1024, 1024, 10), batch=4096), "quick": dict(dims=(784, 1024, 1024, 10), batch=512),

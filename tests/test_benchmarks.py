@@ -52,7 +52,7 @@ def test_every_workload_writes_one_row_per_case_and_implementation(smoke):
         rows = results[name]["rows"]
         assert {r["case"] for r in rows} == cases, name
         for case in cases:
-            extra = {"handnet without BN"} if name == "wide_mlp" and case.endswith("+BN") else set()
+            extra = {"handnet no BN"} if name == "wide_mlp" and case.endswith("+BN") else set()
             assert sorted(r["impl"] for r in rows if r["case"] == case) == sorted(impls | extra), (name, case)
 
 
@@ -81,7 +81,7 @@ def test_the_compared_implementations_compute_the_same_thing(smoke):
     for case in ("float64 +BN", "float32 +BN"):                  # BatchNorm's share, from times taken side by side
         rows = {r["impl"]: r["median_s"] for r in results["wide_mlp"]["rows"] if r["case"] == case}
         share = results["wide_mlp"]["checks"][case]["batchnorm_share"]
-        assert share == pytest.approx(rows["handnet"] / rows["handnet without BN"] - 1, rel=1e-12), case
+        assert share == pytest.approx(rows["handnet"] / rows["handnet no BN"] - 1, rel=1e-12), case
     for case, check in results["logistic_newton"]["checks"].items():
         assert check["converged"] and check["only_full_steps"], case   # so the loop makes the same steps
         assert check["relative_difference[numpy loop]"] < 1e-10, case
