@@ -13,7 +13,7 @@ logistic_newton measures, from w₀ = 0:
 logistic_gd measures K_GD updates of ``gradient_descent`` (step η = 1/L, passed explicitly, and
 tol = 0 so that it makes all of them) against a NumPy loop making the same updates.
 ``checks`` says whether handnet's Newton took only full steps (so the loop makes the same
-iterations) and how far apart the answers are.
+iterations), the gradient norm it ended at, and how far apart the answers are.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def logistic_newton(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
         times, redone = round_robin([Candidate(name, lib, fn) for name, (lib, fn) in solves.items()], timing)
         rows += time_rows("logistic_newton", case, times, {name: lib for name, (lib, _) in solves.items()})
         checks[case] = {"newton_iterations": result.n_iter, "converged": result.converged,
+                        "final_grad_norm": result.history["grad_norm"][-1],
                         "only_full_steps": all(t == 1.0 for t in result.history["step_size"]),
                         "relative_difference[numpy loop]": _relative(solves["numpy loop"][1](), result.x),
                         "rounds_redone": redone}

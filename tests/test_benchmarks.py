@@ -84,6 +84,7 @@ def test_the_compared_implementations_compute_the_same_thing(smoke):
         assert share == pytest.approx(rows["handnet"] / rows["handnet no BN"] - 1, rel=1e-12), case
     for case, check in results["logistic_newton"]["checks"].items():
         assert check["converged"] and check["only_full_steps"], case   # so the loop makes the same steps
+        assert check["final_grad_norm"] <= logistic.TOL, case
         assert check["relative_difference[numpy loop]"] < 1e-10, case
     for check in results["logistic_gd"]["checks"].values():
         assert check["relative_difference[numpy loop]"] < 1e-10
