@@ -71,7 +71,7 @@ def print_checks(checks: dict) -> None:
 
 
 def environment(timing: Timing, mode: str) -> dict:
-    """What the numbers depend on: versions, cores, the mode and its ``Timing``."""
+    """What the numbers depend on: versions, cores, glibc's allocator settings, the mode and its ``Timing``."""
     import importlib.metadata as md
     versions = {}
     for package in ("numpy", "torch", "scikit-learn", "scipy"):
@@ -81,6 +81,7 @@ def environment(timing: Timing, mode: str) -> dict:
             versions[package] = None
     return {"mode": mode, "repeats": timing.repeats, "settle_s": timing.settle, "redo_at_most": timing.redo,
             "cpu_count": os.cpu_count(),
+            "malloc_environment": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},   # glibc's tunings
             "machine": platform.machine(), "python": platform.python_version(), "versions": versions}
 
 
@@ -109,7 +110,8 @@ def plot_ratios(out: Path, rows: list[dict]) -> Path:
     ax.set_xscale("log")
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xlabel("handnet's median time ÷ this implementation's (above 1: handnet is slower)")
-    ax.set_title("handnet against torch eager, scikit-learn, the NumPy reference and the GEMM bound", fontsize=9)
+    ax.set_title("handnet against torch eager, scikit-learn, the NumPy reference, the GEMM bound\n"
+                 "and (wide +BN) its own network without BatchNorm", fontsize=9)
     fig.tight_layout()
     path = out / "ratios.png"
     fig.savefig(path, dpi=120)

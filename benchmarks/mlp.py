@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 import handnet as hn
+from handnet.layers import Linear
 from benchmarks._models import HandnetTrainer, handnet_model, trainers
 from benchmarks._report import time_rows
 from benchmarks._timing import Candidate, Timing, optional, round_robin
@@ -42,6 +43,11 @@ def _cases():
     for batchnorm in (False, True):
         for dtype_name, dtype in DTYPES.items():
             yield (dtype_name + (" +BN" if batchnorm else "")), batchnorm, dtype
+
+
+def _linear_state(model: hn.Sequential) -> list[bytes]:
+    """The bytes of every Linear layer's weight and bias, in order: equal lists, equal Linear layers."""
+    return [p.data.tobytes() for layer in model if isinstance(layer, Linear) for p in layer.parameters()]
 
 
 def _agreement(trained: dict) -> dict[str, float]:
@@ -107,11 +113,17 @@ def wide_mlp(mode: str, timing: Timing) -> tuple[str, list[dict], dict]:
         candidates.insert(2, Candidate("GEMM bound", "numpy", gemm_bound(Xd, dims, dtype)))
         if batchnorm:                                              # the same network, the same weights, no BN
             without = HandnetTrainer(handnet_model(dims, False, dtype))
+            same_linears = _linear_state(without.model) == _linear_state(trained["handnet"].model)
+            start = without.first_weight()
             candidates.insert(1, Candidate(WITHOUT_BN, "numpy", lambda: without.step(Xd, y)))
         times, redone = round_robin(candidates, timing)
         rows += time_rows("wide_mlp", case, times, {c.name: c.library for c in candidates})
         checks[case] = {"relative_weight_drift": _agreement(trained), "rounds_redone": redone}
         if batchnorm:
-            checks[case]["batchnorm_share"] = float(np.median(times["handnet"]) / np.median(times[WITHOUT_BN]) - 1)
+            checks[case] |= {
+                "batchnorm_share": float(np.median(times["handnet"]) / np.median(times[WITHOUT_BN]) - 1),
+                "no_bn_layers": " ".join(type(layer).__name__ for layer in without.model),
+                "no_bn_started_from_the_same_linears": same_linears,
+                "no_bn_trained": not np.array_equal(without.first_weight(), start)}
     title = f"wide MLP {'-'.join(map(str, dims))}, one SGD step at batch {n}"
     return title, rows, checks

@@ -154,7 +154,8 @@ def test_accuracy_is_reported_only_for_integer_labels():
 
 def test_accuracy_is_the_fraction_of_rows_predicted_right_and_nan_for_no_rows():
     logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0], [1.0, 0.0, 0.0]])
-    assert SoftmaxCrossEntropy().accuracy(logits, np.array([0, 1, 0, 2])) == 0.5    # rows 0 and 1 are right
+    accuracy = SoftmaxCrossEntropy().accuracy(logits, np.array([0, 1, 0, 2]))
+    assert accuracy == 0.5 and type(accuracy) is float                              # rows 0 and 1 are right
     assert losses.BCEWithLogitsLoss().accuracy(np.array([1.0, -2.0, 3.0]), np.array([1.0, 1.0, 1.0])) == 2 / 3
     assert np.isnan(SoftmaxCrossEntropy().accuracy(np.zeros((0, 3)), np.zeros(0, dtype=int)))   # and no warning
     assert SoftmaxCrossEntropy().accuracy(logits, np.ones(4, dtype=bool)) is None     # booleans are no class labels

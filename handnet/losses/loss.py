@@ -67,4 +67,4 @@ def fraction_true(right: np.ndarray) -> float:
     Counted (``np.count_nonzero``), not averaged: ``np.mean`` would first turn the booleans into
     a float array, which costs more than the comparison that made them.
     """
-    return np.count_nonzero(right) / right.size if right.size else math.nan
+    return int(np.count_nonzero(right)) / right.size if right.size else math.nan   # a Python float
