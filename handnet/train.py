@@ -16,7 +16,8 @@ found half way through training, with the weights and BatchNorm's statistics alr
 X and the parameters must be finite, and the targets of the training and validation sets must
 suit the loss (``loss.check_target``, which names the bad row). The targets' check needs the
 shape of the model's output, and ``fit`` finds it without a training step and without touching
-the model: it runs one row of X through a deep copy of the model in eval mode.
+the model: it runs one row of X through a deep copy of the model in eval mode (a copy without the
+caches of the model's last forward, which may hold far more than the model itself).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 from handnet._checks import all_finite, check_finite, check_int, check_samples
 from handnet.evaluation import predict_batches
 from handnet.losses.loss import Loss
+from handnet.memory import cached_arrays
 from handnet.module import Module
 from handnet.state import modes
 from handnet.optim.optimizer import Optimizer
@@ -186,8 +188,17 @@ def fit(model: Module, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.nd
 def _output_shape(model: Module, X: np.ndarray, name: str) -> tuple[int, ...]:
     """The shape of the model's output on all of X, from its output on X's first row, computed by
     a deep copy in eval mode: no training step, and the model itself (caches, buffers, modes) is
-    not touched. Rows do not interact in eval mode, so the other rows give the same shape."""
-    probe = copy.deepcopy(model).eval()
+    not touched. Rows do not interact in eval mode, so the other rows give the same shape.
+
+    The copy leaves out every cache (``cached_arrays``): after a forward on a large batch they hold
+    its activations, often more memory than the parameters, and the probe's forward replaces them
+    anyway. ``deepcopy`` looks every object up in its memo (object id -> its copy) before copying
+    it, so entering each cache with the copy None makes the probe's caches None, as a new layer's.
+    (An array that is also a parameter's value is copied, whoever else holds it.)"""
+    parameter_values = {id(p.data) for p in model.parameters()}
+    memo = {id(array): None for m in model.modules() for array in cached_arrays(m).values()
+            if id(array) not in parameter_values}
+    probe = copy.deepcopy(model, memo).eval()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # only the shape is wanted
         try:
             out = probe(X[:1])

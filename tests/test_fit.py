@@ -3,6 +3,8 @@ what its docstring says (shuffling, batching, modes, history, divergence, progre
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from handnet import data, losses
 from handnet.layers import BatchNorm1d, Linear, ReLU, SoftmaxCrossEntropy
 from handnet.module import Module
 from handnet.optim import SGD, Adam
-from handnet.train import _batch_bounds
+from handnet.train import _batch_bounds, _output_shape
 
 
 def mlp(sizes: list[int], *, batchnorm: bool = False, seed: int = 0) -> hn.Sequential:
@@ -293,6 +295,46 @@ def test_a_bad_target_anywhere_stops_fit_before_the_first_step_naming_its_row(lo
     for key, value in before.items():
         np.testing.assert_array_equal(model.state_dict()[key], value, err_msg=key)
     assert model[2].x_hat is None and model.training
+
+
+def test_the_output_shape_probe_copies_the_model_without_the_caches_of_its_last_forward():
+    # After a forward on 20000 rows the caches hold 16 MB (Linear's x, BatchNorm's x_hat, ReLU's y,
+    # which the last Linear holds as its x); the parameters 11 kB. A deep copy of it all allocates the 16 MB.
+    model = hn.Sequential(Linear(40, 30, rng=0), BatchNorm1d(30), ReLU(), Linear(30, 3, rng=1))
+    X = np.random.default_rng(0).standard_normal((20000, 40))
+    model(X)
+    caches = hn.saved_arrays(model)
+    before = [(r.module, r.attribute) for r in caches]
+    held = {id(a) for m in model.modules() for a in vars(m).values() if isinstance(a, np.ndarray)}
+    tracemalloc.start()
+    try:
+        assert _output_shape(model, X, "X") == (20000, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < caches.total_bytes / 20, (peak, caches.total_bytes)
+    # and the model keeps its own caches, the same arrays, and its mode
+    assert [(r.module, r.attribute) for r in hn.saved_arrays(model)] == before and model.training
+    assert held == {id(a) for m in model.modules() for a in vars(m).values() if isinstance(a, np.ndarray)}
+
+
+class _ScaleCachingItsWeight(Module):
+    """y = x ⊙ w, caching w itself (the parameter's own array) beside its input."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.weight = hn.Parameter(np.ones(d))
+        self.x = self.w = None
+
+    def forward(self, x):
+        self.x, self.w = x, self.weight.data
+        return x * self.w
+
+
+def test_the_output_shape_probe_still_copies_an_array_that_is_a_parameters_value():
+    model = hn.Sequential(_ScaleCachingItsWeight(3), Linear(3, 2, rng=0))
+    model(np.ones((4, 3)))                               # the first layer now caches its weight's array
+    assert _output_shape(model, np.ones((5, 3)), "X") == (5, 2)
 
 
 def test_a_model_that_cannot_take_x_is_refused_before_any_batchnorm_statistic_moves():
