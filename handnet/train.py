@@ -16,8 +16,8 @@ found half way through training, with the weights and BatchNorm's statistics alr
 X and the parameters must be finite, and the targets of the training and validation sets must
 suit the loss (``loss.check_target``, which names the bad row). The targets' check needs the
 shape of the model's output, and ``fit`` finds it without a training step and without touching
-the model: it runs one row of X through a deep copy of the model in eval mode (a copy without the
-caches of the model's last forward, which may hold far more than the model itself).
+the model: it runs one row of X through a deep copy of the model in eval mode (a copy that shares,
+rather than copies, the caches of the model's last forward, which may hold far more than the model).
 """
 
 from __future__ import annotations
@@ -190,14 +190,14 @@ def _output_shape(model: Module, X: np.ndarray, name: str) -> tuple[int, ...]:
     a deep copy in eval mode: no training step, and the model itself (caches, buffers, modes) is
     not touched. Rows do not interact in eval mode, so the other rows give the same shape.
 
-    The copy leaves out every cache (``cached_arrays``): after a forward on a large batch they hold
-    its activations, often more memory than the parameters, and the probe's forward replaces them
-    anyway. ``deepcopy`` looks every object up in its memo (object id -> its copy) before copying
-    it, so entering each cache with the copy None makes the probe's caches None, as a new layer's.
-    (An array that is also a parameter's value is copied, whoever else holds it.)"""
-    parameter_values = {id(p.data) for p in model.parameters()}
-    memo = {id(array): None for m in model.modules() for array in cached_arrays(m).values()
-            if id(array) not in parameter_values}
+    The copy shares each cache (``cached_arrays``) with the model instead of copying it: after a
+    forward on a large batch the caches hold its activations, often more memory than the
+    parameters, and the probe's forward binds its layers' cache attributes to new arrays rather
+    than writing into the old ones (every handnet layer does). A plain array attribute that is not
+    a cache (a constant a module keeps) is shared the same way. (``deepcopy`` looks every object
+    up in its memo, object id -> its copy, before copying it; entering an array as its own copy
+    shares it.)"""
+    memo = {id(array): array for m in model.modules() for array in cached_arrays(m).values()}
     probe = copy.deepcopy(model, memo).eval()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # only the shape is wanted
         try:
