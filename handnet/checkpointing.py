@@ -32,9 +32,11 @@ from handnet.sequential import Sequential
 class Checkpoint(Module):
     """Hold ``module``'s input, not its caches; rebuild them by re-running its forward when a rule needs them.
 
-    Forward: y = module(x); then every cache of module and of its descendants (each ndarray
-    attribute that is not a buffer: what ``hn.saved_arrays`` counts) is dropped. The Checkpoint
-    keeps x, and the random-generator states and modes the forward started from.
+    Forward: y = module(x); then every cache of module and of its descendants is dropped: each
+    ndarray attribute, not a buffer, that the forward bound (what ``hn.saved_arrays`` counts). An
+    array attribute the forward left as it was, a constant a module keeps without registering it
+    as a buffer, stays. The Checkpoint keeps x, and the random-generator states and modes the
+    forward started from.
     Backward: rebuild (below), dx = module.backward(dout), which writes the parameters' .grad;
     drop the caches again. ``backward_parameters`` likewise, with module.backward_parameters.
     Forward mode: rebuild, dy = module.jvp(dx, tangents), drop.
@@ -62,7 +64,7 @@ class Checkpoint(Module):
     "bias", and as child "1" of a Sequential "1.weight", exactly as the unwrapped layer would.
     ``named_children`` (used by ``train()`` and ``repr``) shows module as "module".
 
-    Cached by forward: ``x``.
+    Cached by forward: ``x``, and which attributes of the inner modules are caches (``caches``).
     """
 
     def __init__(self, module: Module) -> None:
@@ -73,16 +75,18 @@ class Checkpoint(Module):
         self.module = module
         self.x = None
         self.replay = None       # the generators' states and the modes the last forward started from
+        self.caches = []         # (inner module, attribute name) of every cache the last forward bound
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self
         yield from self.module.named_modules(prefix)   # no "module." level
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        replay = _snapshot(self.module, buffers=False)
+        replay, before = _snapshot(self.module, buffers=False), _array_attributes(self.module)
         y = self.module.forward(x)
         self.x, self.replay = np.asarray(x), replay
-        _drop_caches(self.module)
+        self.caches = [key for key, array in _array_attributes(self.module).items() if before.get(key) is not array]
+        self._drop_caches()
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -90,21 +94,21 @@ class Checkpoint(Module):
             self._rebuild("backward")
             return self.module.backward(dout)
         finally:
-            _drop_caches(self.module)
+            self._drop_caches()
 
     def backward_parameters(self, dout: np.ndarray) -> None:
         try:
             self._rebuild("backward_parameters")
             self.module.backward_parameters(dout)
         finally:
-            _drop_caches(self.module)
+            self._drop_caches()
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
         try:
             self._rebuild("jvp")
             return self.module.jvp(dx, tangents)
         finally:
-            _drop_caches(self.module)
+            self._drop_caches()
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -112,7 +116,11 @@ class Checkpoint(Module):
             self._rebuild("backward_tangent")
             return self.module.backward_tangent(dout, dout_dot, dx, tangents)
         finally:
-            _drop_caches(self.module)
+            self._drop_caches()
+
+    def _drop_caches(self) -> None:
+        for m, name in self.caches:
+            setattr(m, name, None)
 
     def _rebuild(self, method: str) -> None:
         """Re-run the last forward on the kept x, from the generators and modes it started from; leave
@@ -148,10 +156,9 @@ def _restore(snapshot: tuple[list, list]) -> None:
         generator.bit_generator.state = state
 
 
-def _drop_caches(module: Module) -> None:
-    for m in module.modules():
-        for name in cached_arrays(m):
-            setattr(m, name, None)
+def _array_attributes(module: Module) -> dict[tuple[Module, str], np.ndarray]:
+    """{(m, name): array} for every ndarray attribute, not a buffer, of module and its descendants."""
+    return {(m, name): array for m in module.modules() for name, array in cached_arrays(m).items()}
 
 
 class CheckpointedSequential(Sequential):

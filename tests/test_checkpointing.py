@@ -274,6 +274,33 @@ def test_after_forward_the_checkpoint_holds_its_input_and_no_inner_cache():
     assert not any(cached_arrays(m) for m in inner.modules())   # dropped again after the backward
 
 
+class Centre(hn.Module):
+    """y = x − μ with μ a constant kept as a plain array attribute, not a buffer; it caches nothing."""
+
+    def __init__(self, mu) -> None:
+        super().__init__()
+        self.mu = np.asarray(mu, dtype=float)
+
+    def forward(self, x):
+        return x - self.mu
+
+    def backward(self, dout):
+        return dout
+
+
+def test_an_array_the_forward_leaves_alone_is_no_cache_and_stays():
+    # Only what the forward binds is a cache: μ was there before it and is still needed after it.
+    inner = hn.Sequential(Centre([1.0, 2.0, 3.0]), Linear(3, 2, rng=0))
+    plain = copy.deepcopy(inner)
+    ckpt = hn.Checkpoint(inner)
+    x, dout = np.random.default_rng(11).standard_normal((4, 3)), np.ones((4, 2))
+    for _ in range(2):                                   # a second step needs μ as much as the first
+        np.testing.assert_array_equal(ckpt(x), plain(x))
+        np.testing.assert_array_equal(ckpt.backward(dout), plain.backward(dout))
+    np.testing.assert_array_equal(inner[0].mu, [1.0, 2.0, 3.0])
+    assert inner[1].x is None                            # while Linear's cache is dropped, as always
+
+
 def _deep(depth: int, width: int) -> hn.Sequential:
     rng = np.random.default_rng(0)
     return hn.Sequential(*[m for _ in range(depth) for m in (Linear(width, width, rng=rng), Tanh())])
