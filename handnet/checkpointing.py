@@ -33,12 +33,13 @@ class Checkpoint(Module):
     """Hold ``module``'s input, not its caches; rebuild them by re-running its forward when a rule needs them.
 
     Forward: y = module(x); then every cache of module and of its descendants is dropped: each
-    ndarray attribute, not a buffer, that the forward bound (what ``hn.saved_arrays`` counts). An
-    array attribute the forward left as it was, a constant a module keeps without registering it
-    as a buffer, stays. The Checkpoint keeps x, and the random-generator states and modes the
-    forward started from.
+    ndarray attribute, not a buffer, that the forward bound to a new array (what ``hn.saved_arrays``
+    counts). An array attribute the forward left as it was stays: so a constant a module keeps
+    must be a registered buffer or never be rebound by its forward. The Checkpoint keeps x, and
+    the random-generator states and modes the forward started from.
     Backward: rebuild (below), dx = module.backward(dout), which writes the parameters' .grad;
-    drop the caches again. ``backward_parameters`` likewise, with module.backward_parameters.
+    drop the caches again, and any array the rule bound. ``backward_parameters`` likewise, with
+    module.backward_parameters.
     Forward mode: rebuild, dy = module.jvp(dx, tangents), drop.
     Second order: rebuild, module.backward_tangent(dout, dout_dot, dx, tangents), drop.
     The rules are module's own, run on the same caches, so the results are module's, bit for bit.
@@ -64,7 +65,7 @@ class Checkpoint(Module):
     "bias", and as child "1" of a Sequential "1.weight", exactly as the unwrapped layer would.
     ``named_children`` (used by ``train()`` and ``repr``) shows module as "module".
 
-    Cached by forward: ``x``, and which attributes of the inner modules are caches (``caches``).
+    Cached by forward: ``x``.
     """
 
     def __init__(self, module: Module) -> None:
@@ -75,7 +76,6 @@ class Checkpoint(Module):
         self.module = module
         self.x = None
         self.replay = None       # the generators' states and the modes the last forward started from
-        self.caches = []         # (inner module, attribute name) of every cache the last forward bound
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self
@@ -85,42 +85,30 @@ class Checkpoint(Module):
         replay, before = _snapshot(self.module, buffers=False), _array_attributes(self.module)
         y = self.module.forward(x)
         self.x, self.replay = np.asarray(x), replay
-        self.caches = [key for key, array in _array_attributes(self.module).items() if before.get(key) is not array]
-        self._drop_caches()
+        _drop_bound_since(self.module, before)
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        try:
-            self._rebuild("backward")
-            return self.module.backward(dout)
-        finally:
-            self._drop_caches()
+        return self._recomputed("backward", lambda: self.module.backward(dout))
 
     def backward_parameters(self, dout: np.ndarray) -> None:
-        try:
-            self._rebuild("backward_parameters")
-            self.module.backward_parameters(dout)
-        finally:
-            self._drop_caches()
+        self._recomputed("backward_parameters", lambda: self.module.backward_parameters(dout))
 
     def jvp(self, dx: np.ndarray | None = None, tangents: dict | None = None) -> np.ndarray:
-        try:
-            self._rebuild("jvp")
-            return self.module.jvp(dx, tangents)
-        finally:
-            self._drop_caches()
+        return self._recomputed("jvp", lambda: self.module.jvp(dx, tangents))
 
     def backward_tangent(self, dout: np.ndarray, dout_dot: np.ndarray, dx: np.ndarray | None = None,
                          tangents: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        try:
-            self._rebuild("backward_tangent")
-            return self.module.backward_tangent(dout, dout_dot, dx, tangents)
-        finally:
-            self._drop_caches()
+        return self._recomputed("backward_tangent", lambda: self.module.backward_tangent(dout, dout_dot, dx, tangents))
 
-    def _drop_caches(self) -> None:
-        for m, name in self.caches:
-            setattr(m, name, None)
+    def _recomputed(self, method: str, rule):
+        """Rebuild the caches, run ``rule`` on them, and drop every array the two bound."""
+        before = _array_attributes(self.module)
+        try:
+            self._rebuild(method)
+            return rule()
+        finally:
+            _drop_bound_since(self.module, before)
 
     def _rebuild(self, method: str) -> None:
         """Re-run the last forward on the kept x, from the generators and modes it started from; leave
@@ -159,6 +147,14 @@ def _restore(snapshot: tuple[list, list]) -> None:
 def _array_attributes(module: Module) -> dict[tuple[Module, str], np.ndarray]:
     """{(m, name): array} for every ndarray attribute, not a buffer, of module and its descendants."""
     return {(m, name): array for m in module.modules() for name, array in cached_arrays(m).items()}
+
+
+def _drop_bound_since(module: Module, before: dict[tuple[Module, str], np.ndarray]) -> None:
+    """Set to None every such attribute bound to another array since ``before`` (``_array_attributes``):
+    the caches. One still holding the same array (a constant a module keeps) stays."""
+    for (m, name), array in _array_attributes(module).items():
+        if before.get((m, name)) is not array:
+            setattr(m, name, None)
 
 
 class CheckpointedSequential(Sequential):

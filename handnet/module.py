@@ -15,7 +15,10 @@ The protocol (every layer in ``handnet.layers`` follows it):
 * Caches hold references, not copies (a copy of every activation would double the memory a
   backward needs): between forward and backward, do not change in place an array passed to a
   layer's forward or returned by it. ``Sequential`` copies its input, so a network is safe from
-  a caller who refills its batch array.
+  a caller who refills its batch array. The layers keep the same rule: a forward binds new
+  arrays to its cache attributes and never writes into those of an earlier forward, which others
+  may still hold (the next layer caches this one's output; the caller keeps the last output).
+  ``Checkpoint`` and ``fit``'s shape probe rely on it.
 * One instance serves one place. A layer holds the cache of its *last* forward and *writes*
   its parameters' ``.grad``, so a layer (or a Parameter) used at two places in a network
   would differentiate only its second use and overwrite the first's gradient. ``Sequential``

@@ -301,6 +301,29 @@ def test_an_array_the_forward_leaves_alone_is_no_cache_and_stays():
     assert inner[1].x is None                            # while Linear's cache is dropped, as always
 
 
+class KeepsItsMask(hn.Module):
+    """y = clip(x, −1, 1); its backward binds the mask it uses, 1[|x| ≤ 1], as an attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = self.mask = None
+
+    def forward(self, x):
+        self.x = np.asarray(x)
+        return np.clip(self.x, -1, 1)
+
+    def backward(self, dout):
+        self.mask = np.abs(self.x) <= 1
+        return dout * self.mask
+
+
+def test_an_array_a_rule_binds_is_dropped_with_the_caches():
+    ckpt = hn.Checkpoint(hn.Sequential(Linear(3, 3, rng=0), KeepsItsMask()))
+    ckpt(np.random.default_rng(12).standard_normal((4, 3)))
+    ckpt.backward(np.ones((4, 3)))
+    assert [(r.class_name, r.attribute) for r in hn.saved_arrays(ckpt)] == [("Checkpoint", "x")]
+
+
 def _deep(depth: int, width: int) -> hn.Sequential:
     rng = np.random.default_rng(0)
     return hn.Sequential(*[m for _ in range(depth) for m in (Linear(width, width, rng=rng), Tanh())])
