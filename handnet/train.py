@@ -193,11 +193,13 @@ def _output_shape(model: Module, X: np.ndarray, name: str) -> tuple[int, ...]:
     The copy shares each cache (``cached_arrays``) with the model instead of copying it: after a
     forward on a large batch the caches hold its activations, often more memory than the
     parameters, and the probe's forward binds its layers' cache attributes to new arrays rather
-    than writing into the old ones (every handnet layer does). A plain array attribute that is not
-    a cache (a constant a module keeps) is shared the same way. (``deepcopy`` looks every object
-    up in its memo, object id -> its copy, before copying it; entering an array as its own copy
+    than writing into the old ones (the layers' rule, see ``handnet.module``). A plain array
+    attribute that is not a cache (a constant a module keeps) is shared the same way, and so is
+    every parameter's gradient, which a forward never reads. (``deepcopy`` looks every object up
+    in its memo, object id -> its copy, before copying it; entering an array as its own copy
     shares it.)"""
     memo = {id(array): array for m in model.modules() for array in cached_arrays(m).values()}
+    memo |= {id(p.grad): p.grad for p in model.parameters() if p.grad is not None}
     probe = copy.deepcopy(model, memo).eval()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # only the shape is wanted
         try:

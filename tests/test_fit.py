@@ -322,6 +322,20 @@ def test_the_output_shape_probe_shares_the_caches_of_the_last_forward_instead_of
     assert all(np.array_equal(held[k], v) for k, v in values.items()) and model.training
 
 
+def test_the_output_shape_probe_copies_the_parameters_but_not_their_gradients():
+    model = hn.Sequential(Linear(1000, 1000, rng=0))        # 8 MB of weights, and 8 MB of their gradient
+    X = np.ones((2, 1000))
+    model(X)
+    model.backward(np.ones((2, 1000)))
+    tracemalloc.start()
+    try:
+        _output_shape(model, X, "X")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * model[0].weight.data.nbytes, peak
+
+
 class _Centre(Module):
     """y = x − μ for a constant μ kept as a plain array attribute (not a buffer), as a student may write it."""
 
