@@ -275,7 +275,8 @@ def test_after_forward_the_checkpoint_holds_its_input_and_no_inner_cache():
 
 
 class Centre(hn.Module):
-    """y = x − μ with μ a constant kept as a plain array attribute, not a buffer; it caches nothing."""
+    """y = x − μ with μ a constant kept as a plain array attribute, not a buffer (as a student may
+    write it); it caches nothing."""
 
     def __init__(self, mu) -> None:
         super().__init__()

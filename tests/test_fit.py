@@ -14,6 +14,7 @@ from handnet.layers import BatchNorm1d, Linear, ReLU, SoftmaxCrossEntropy
 from handnet.module import Module
 from handnet.optim import SGD, Adam
 from handnet.train import _batch_bounds, _output_shape
+from tests.test_checkpointing import Centre
 
 
 def mlp(sizes: list[int], *, batchnorm: bool = False, seed: int = 0) -> hn.Sequential:
@@ -336,23 +337,9 @@ def test_the_output_shape_probe_copies_the_parameters_but_not_their_gradients():
     assert peak < 1.5 * model[0].weight.data.nbytes, peak
 
 
-class _Centre(Module):
-    """y = x − μ for a constant μ kept as a plain array attribute (not a buffer), as a student may write it."""
-
-    def __init__(self, mu) -> None:
-        super().__init__()
-        self.mu = np.asarray(mu, dtype=float)
-
-    def forward(self, x):
-        return x - self.mu
-
-    def backward(self, dout):
-        return dout
-
-
 def test_fit_runs_a_module_that_keeps_a_constant_in_a_plain_array_attribute():
     # The shape probe shares such an array with the model as it shares the caches: it is not left out.
-    model = hn.Sequential(_Centre([1.0, 2.0, 3.0]), Linear(3, 2, rng=0))
+    model = hn.Sequential(Centre([1.0, 2.0, 3.0]), Linear(3, 2, rng=0))
     X, y = np.random.default_rng(0).standard_normal((10, 3)), np.zeros(10, dtype=int)
     history = hn.fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, batch_size=5,
                      progress=False)
